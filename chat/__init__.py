@@ -1,0 +1,1 @@
+"""The chat app: conversations, messages and citations; the assistant agent; text chat."""

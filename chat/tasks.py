@@ -1,0 +1,3 @@
+"""Celery tasks of the chat app: thin wrappers that take ids and call services."""
+
+from celery import shared_task  # noqa: F401

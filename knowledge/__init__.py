@@ -1,0 +1,1 @@
+"""The knowledge app: documents, pages and chunks; ingestion; retrieval backends (local, Ragie)."""

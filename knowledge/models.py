@@ -1,0 +1,3 @@
+"""Models of the knowledge app: documents, pages and chunks."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,76 @@
+"""The REST API: one NinjaAPI, each app's Router mounted once, errors as JSON.
+
+Every error answers ``{"message": "..."}`` (validation errors add ``errors``),
+whatever raised it: a domain error from a service, an auth failure, bad input.
+"""
+
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import HttpError, ValidationError
+
+from chat.api import router as chat_router
+from knowledge.api import router as knowledge_router
+from lineled.auth import API_AUTH
+from lineled.errors import DomainError
+from lineled.system_api import router as system_router
+from monitoring.api import router as monitoring_router
+from validation.api import router as validation_router
+from voice.api import router as voice_router
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Line Lead API",
+    version="1",
+    description=(
+        "Authenticate with the browser session (send the CSRF token on writes) or "
+        "with a personal token: `Authorization: Bearer ll_...`."
+    ),
+    auth=API_AUTH,
+    docs_decorator=login_required,
+    urls_namespace="api",
+)
+
+api.add_router("/", system_router)
+api.add_router("/knowledge/", knowledge_router)
+api.add_router("/chat/", chat_router)
+api.add_router("/voice/", voice_router)
+api.add_router("/monitoring/", monitoring_router)
+api.add_router("/validation/", validation_router)
+
+
+def _error(request, status: int, message: str, **extra):
+    return api.create_response(request, {"message": message, **extra}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return _error(request, exc.status, exc.message)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    messages = {401: "authentication required: sign in or send a valid bearer token"}
+    return _error(request, exc.status_code, messages.get(exc.status_code, str(exc)))
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    message = f"invalid input: {where + ': ' if where else ''}{first.get('msg', 'bad value')}"
+    return _error(request, 422, message, errors=exc.errors)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return _error(request, 404, str(exc) or "not found")
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request, exc):
+    logger.exception("unhandled API error on %s %s", request.method, request.path)
+    return _error(request, 500, "internal error; it has been logged")

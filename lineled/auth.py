@@ -1,0 +1,60 @@
+"""How the API knows who is calling: a bearer token or the browser session."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from ninja.security import HttpBearer, SessionAuth
+
+from lineled import services
+from lineled.errors import Forbidden
+from lineled.roles import Role, has_role
+
+
+class BearerTokenAuth(HttpBearer):
+    """``Authorization: Bearer ll_...``; no CSRF check since no cookie is involved."""
+
+    def authenticate(self, request, token: str):
+        user = services.user_for_token(token)
+        if user is not None:
+            request.user = user
+            request.auth_method = "token"
+        return user
+
+
+class ActiveSessionAuth(SessionAuth):
+    """The Django session, with Django's CSRF check on unsafe methods."""
+
+    def authenticate(self, request, key):
+        user = request.user
+        if user.is_authenticated and user.is_active:
+            request.auth_method = "session"
+            return user
+        return None
+
+
+API_AUTH = [BearerTokenAuth(), ActiveSessionAuth()]
+
+
+def require_role(request, role: Role) -> None:
+    """Raise Forbidden (HTTP 403) unless the caller holds ``role`` or above."""
+    if not has_role(request.auth, role):
+        raise Forbidden(f"this needs the {role.label} role")
+
+
+def role_required(role: Role):
+    """View decorator: sign-in first (redirect), then 403 without ``role``."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not has_role(request.user, role):
+                raise PermissionDenied(f"This page needs the {role.label} role.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,143 @@
+"""Writes across models for accounts: roles, demo users, API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from lineled.models import TOKEN_PREFIX, ApiToken, digest_token
+from lineled.roles import Role
+
+# Apps whose objects a manager may manage (documents, once knowledge has them).
+MANAGER_APPS = ("knowledge",)
+
+
+def ensure_roles() -> dict[Role, Group]:
+    """Create the role groups if missing and give them their permissions.
+
+    Ops runs the admin console, so it holds every permission; managers hold the
+    knowledge app's. Safe to call any number of times.
+    """
+    groups = {role: Group.objects.get_or_create(name=role.label)[0] for role in Role}
+    groups[Role.OPS].permissions.set(Permission.objects.all())
+    groups[Role.MANAGER].permissions.set(
+        Permission.objects.filter(content_type__app_label__in=MANAGER_APPS)
+    )
+    return groups
+
+
+def ensure_roles_after_migrate(sender, using="default", **kwargs) -> None:
+    if using == "default":
+        ensure_roles()
+
+
+def set_role(user, role: Role) -> None:
+    """Make ``role`` the user's only role group."""
+    groups = ensure_roles()
+    with transaction.atomic():
+        user.groups.remove(*[g for r, g in groups.items() if r != role])
+        user.groups.add(groups[role])
+    user.__dict__.pop("_lineled_role", None)
+
+
+DEMO_USERS = (
+    ("crew", Role.CREW, "Casey", "Crew"),
+    ("manager", Role.MANAGER, "Morgan", "Manager"),
+    ("ops", Role.OPS, "Ollie", "Ops"),
+)
+
+
+@dataclass
+class DemoUser:
+    username: str
+    role: Role
+    password: str | None  # only set when the user was created just now
+
+
+def ensure_demo_users() -> list[DemoUser]:
+    """Create one user per role with a random password, once.
+
+    Existing users are left alone (their password is not returned again).
+    """
+    User = get_user_model()
+    result = []
+    for username, role, first, last in DEMO_USERS:
+        password = None
+        with transaction.atomic():
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"first_name": first, "last_name": last}
+            )
+            if created:
+                password = secrets.token_urlsafe(9)
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                set_role(user, role)
+        result.append(DemoUser(username, role, password))
+    return result
+
+
+# --- API tokens -------------------------------------------------------------------
+
+
+class TokenError(ValueError):
+    """A token request that cannot be honoured (unknown user, bad expiry ...)."""
+
+
+def create_token(user, name: str, *, expires_at=None) -> tuple[ApiToken, str]:
+    """Create a token and return it with its plain text, which is never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise TokenError("a token needs a name saying what it is for")
+    if len(name) > 100:
+        raise TokenError("a token name is at most 100 characters")
+    if not user.is_active:
+        raise TokenError(f"user {user.username!r} is inactive")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise TokenError("the expiry date is already past")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=plain[: len(TOKEN_PREFIX) + 8],
+        digest=digest_token(plain),
+        expires_at=expires_at,
+    )
+    return token, plain
+
+
+def user_for_token(plain: str):
+    """The active user a usable token belongs to, or None. Records its use."""
+    if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
+        return None
+    token = (
+        ApiToken.objects.usable().select_related("user").filter(digest=digest_token(plain)).first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.API_TOKEN_TOUCH_SECONDS)
+    # One write a minute at most, however busy the token is.
+    ApiToken.objects.filter(pk=token.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)
+    ).update(last_used_at=now)
+    return token.user
+
+
+def revoke_tokens(*, user=None, prefix: str | None = None) -> int:
+    """Revoke the matching live tokens; returns how many were revoked."""
+    if user is None and not prefix:
+        raise TokenError("say whose tokens, or which token (by prefix), to revoke")
+    tokens = ApiToken.objects.filter(revoked_at__isnull=True)
+    if user is not None:
+        tokens = tokens.filter(user=user)
+    if prefix:
+        tokens = tokens.filter(prefix__startswith=prefix)
+    return tokens.update(revoked_at=timezone.now())

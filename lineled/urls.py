@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from lineled import views
+from lineled.api import api
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("team/", views.team, name="team"),
+    path("system/", views.system_page, name="system"),
+    path("system/ping", views.system_ping, name="system-ping"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
+
+handler404 = "lineled.views.not_found"

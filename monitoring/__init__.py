@@ -1,0 +1,1 @@
+"""The monitoring app: metric samples, alert rules and alerts about the assistant."""

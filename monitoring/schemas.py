@@ -1,0 +1,3 @@
+"""Ninja schemas of the monitoring app's API, fields listed explicitly."""
+
+from ninja import Schema  # noqa: F401

@@ -1,0 +1,70 @@
+import contextlib
+import uuid
+
+import pytest
+from django.conf import settings
+from kombu import Connection
+
+from lineled import services
+from lineled.celery import app as celery_app
+from lineled.roles import Role
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_channel_prefix():
+    # Parallel or repeated runs against one Redis must not hear each other.
+    layer = settings.CHANNEL_LAYERS["default"]
+    if "CONFIG" in layer:
+        layer["CONFIG"]["prefix"] = f"lineled-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_task_queue():
+    """Tasks the tests enqueue go to a queue of their own, purged at the end,
+    so a developer's running worker never picks them up."""
+    queue = f"lineled-test-{uuid.uuid4().hex[:8]}"
+    celery_app.conf.task_default_queue = queue
+    yield queue
+    with (
+        Connection(
+            settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        ) as conn,
+        contextlib.suppress(Exception),
+    ):  # nothing was ever sent to it
+        conn.default_channel.queue_purge(queue)
+
+
+def _member(django_user_model, username: str, role: Role | None, first_name: str):
+    user = django_user_model.objects.create_user(
+        username, password=f"{username}-pass-123", first_name=first_name
+    )
+    if role is not None:
+        services.set_role(user, role)
+    return user
+
+
+@pytest.fixture
+def alice(django_user_model):
+    """A crew member."""
+    return _member(django_user_model, "alice", Role.CREW, "Alice")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    """A shift manager."""
+    return _member(django_user_model, "bob", Role.MANAGER, "Bob")
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    """An ops engineer."""
+    return _member(django_user_model, "charlie", Role.OPS, "Charlie")
+
+
+@pytest.fixture
+def redis_url():
+    if not settings.REDIS_URL:
+        pytest.skip(
+            "needs REDIS_URL (CI sets it; run: REDIS_URL=redis://127.0.0.1:6379/0 make test)"
+        )
+    return settings.REDIS_URL

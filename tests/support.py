@@ -1,0 +1,140 @@
+"""Helpers for tests that run real processes: a web server, a Celery worker, beat."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_KEYS_TO_DROP = ("DATABASE_URL", "REDIS_URL", "LINELED_ENV", "SECRET_KEY", "ALLOWED_HOSTS")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL that points a child process at the test database."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment minus the profile variables, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS_TO_DROP}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for a child that must share this test run's database, broker and key."""
+    env = clean_env(
+        DATABASE_URL=test_database_url(),
+        SECRET_KEY=settings.SECRET_KEY,
+        LINELED_VAR_DIR=str(settings.VAR_DIR),
+    )
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+        env["CHANNELS_PREFIX"] = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    env.update(extra)
+    return env
+
+
+def wait_for_http(url: str, *, timeout: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered, even if not 2xx
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def stop(process: subprocess.Popen, timeout: float = 15) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def running(argv: list[str], env: dict[str, str], log: Path):
+    """Run ``argv`` from the project root, output to ``log``; stopped on exit."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        try:
+            yield process
+        finally:
+            stop(process)
+
+
+@contextlib.contextmanager
+def web_server(tmp_path: Path, **env: str):
+    """The real ASGI app under uvicorn on a free port; yields its base URL."""
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "lineled.asgi:application",
+        "--port",
+        str(port),
+        "--ws",
+        "websockets-sansio",
+        "--lifespan",
+        "off",
+    ]
+    with running(argv, child_env(**env), tmp_path / "web.log") as process:
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{base}/healthz", timeout=30, process=process)
+        except (TimeoutError, RuntimeError) as exc:
+            raise RuntimeError(f"{exc}\n{(tmp_path / 'web.log').read_text()}") from None
+        yield base
+
+
+def celery_worker(tmp_path: Path, queue: str, **env: str):
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "lineled",
+        "worker",
+        "-Q",
+        queue,
+        "--pool",
+        "solo",
+        "-n",
+        f"test-{queue}@%h",
+        "-l",
+        "INFO",
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    return running(argv, child_env(**env), tmp_path / "worker.log")

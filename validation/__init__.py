@@ -1,0 +1,1 @@
+"""The validation app: validation cases, runs and results; the readiness verdict."""

@@ -1,0 +1,1 @@
+"""The voice app: speech-to-text and text-to-speech around chat's assistant."""
