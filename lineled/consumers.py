@@ -1,3 +1,4 @@
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from lineled.notify import role_group, user_group
@@ -46,7 +47,6 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
             return None
 
 
-async def _role(user):
-    from channels.db import database_sync_to_async
-
-    return await database_sync_to_async(role_of)(user)
+@database_sync_to_async
+def _role(user):
+    return role_of(user)

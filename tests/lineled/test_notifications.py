@@ -1,0 +1,103 @@
+"""The notifications websocket: session auth, origin check, and group messages."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from lineled import notify, services
+from lineled.asgi import application
+from lineled.notify import role_group, user_group
+from lineled.roles import Role
+from tests.support import web_server
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def communicator(cookie: str = "", origin: bytes = b"http://localhost"):
+    headers = [(b"origin", origin), (b"host", b"localhost")]
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    return WebsocketCommunicator(application, "/ws/notifications/", headers=headers)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_signed_in_user_is_greeted_and_answered():
+    from django.contrib.auth import get_user_model
+
+    def make_user():
+        user = get_user_model().objects.create_user("dana", password="dana-pass-123")
+        services.set_role(user, Role.MANAGER)
+        return session_cookie(user)
+
+    cookie = await database_sync_to_async(make_user)()
+    ws = communicator(cookie)
+    connected, _ = await ws.connect()
+    assert connected
+    assert await ws.receive_json_from() == {"type": "hello", "user": "dana", "role": "manager"}
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from() == {"type": "pong"}
+    await ws.send_to(text_data="not json")
+    assert (await ws.receive_json_from())["type"] == "error"
+    await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_stranger_is_turned_away():
+    ws = communicator()
+    connected, code = await ws.connect()
+    assert not connected
+    assert code == 4401
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_page_from_another_site_cannot_open_the_socket():
+    ws = communicator(origin=b"https://evil.example")
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_message_from_another_process_reaches_the_connected_browser(
+    tmp_path, redis_url, bob
+):
+    """The web server runs in its own process; this test process sends through Redis."""
+    import websockets.sync.client as ws_client
+
+    cookie = session_cookie(bob)
+    with web_server(tmp_path) as base:
+        url = base.replace("http://", "ws://") + "/ws/notifications/"
+        with ws_client.connect(
+            url, additional_headers={"Cookie": cookie, "Origin": "http://localhost"}
+        ) as socket:
+            assert json.loads(socket.recv(timeout=10))["type"] == "hello"
+            notify.send(user_group(bob.pk), "notice", {"text": "walk-in at 45F"})
+            assert json.loads(socket.recv(timeout=10)) == {
+                "type": "notice",
+                "text": "walk-in at 45F",
+            }
+            # A crew-wide broadcast reaches a manager too (roles include the ones below).
+            notify.send(role_group(Role.CREW), "notice", {"text": "fryer 2 down"})
+            assert json.loads(socket.recv(timeout=10))["text"] == "fryer 2 down"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_server_refuses_a_websocket_from_a_foreign_origin(tmp_path, bob):
+    import websockets.sync.client as ws_client
+    from websockets.exceptions import InvalidStatus
+
+    cookie = session_cookie(bob)
+    with web_server(tmp_path) as base:
+        url = base.replace("http://", "ws://") + "/ws/notifications/"
+        with pytest.raises(InvalidStatus) as refused:
+            ws_client.connect(
+                url, additional_headers={"Cookie": cookie, "Origin": "https://evil.example"}
+            )
+        assert refused.value.response.status_code == 403

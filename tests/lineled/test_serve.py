@@ -1,0 +1,101 @@
+"""`make run` in miniature: a fresh embedded profile, served by `manage.py serve`."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT, clean_env, free_port, wait_for_http
+
+
+def manage(env, *args) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def processes_using(var_dir: Path) -> list[int]:
+    """PIDs whose environment points at this test's var dir."""
+    marker = f"LINELED_VAR_DIR={var_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def get_json(url: str, token: str) -> dict:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_a_fresh_embedded_install_serves_runs_beat_and_stops_cleanly(tmp_path):
+    var = tmp_path / "var"
+    env = clean_env(LINELED_VAR_DIR=str(var), HEARTBEAT_SECONDS="5")
+    manage(env, "migrate", "--noinput")
+    first = manage(env, "setup_demo")
+    assert "Passwords are shown only now" in first
+    passwords = re.findall(r"password (\S+)", first)
+    assert len(passwords) == 3
+    again = manage(env, "setup_demo")
+    assert "already exist" in again
+    assert not any(p in again for p in passwords)
+    manage(env, "migrate", "--noinput")  # re-running is safe
+    token = json.loads(manage(env, "create_token", "ops", "--json"))["token"]
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        serve = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/readyz", timeout=60, process=serve)
+        with urllib.request.urlopen(f"{base}/readyz", timeout=10) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"{base}/accounts/login/", timeout=10) as response:
+            assert b'name="password"' in response.read()
+        # Beat sends the heartbeat, the worker runs it, its result is stored.
+        deadline = time.monotonic() + 60
+        status = {}
+        while time.monotonic() < deadline:
+            status = get_json(f"{base}/api/system/status", token)
+            if status["last_heartbeat"]:
+                break
+            time.sleep(1)
+        assert status["last_heartbeat"], log.read_text()[-3000:]
+        assert status["database"] == "sqlite" and status["broker"] == "filesystem"
+        assert f"Line Lead is running at http://localhost:{port}/" in log.read_text()
+        assert len(processes_using(var)) >= 3  # web, worker (and its pool), beat
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        code = serve.wait(timeout=40)
+    assert code == 0, log.read_text()[-3000:]
+    time.sleep(0.5)
+    assert processes_using(var) == [], log.read_text()[-3000:]
+    assert "all stopped" in log.read_text()
