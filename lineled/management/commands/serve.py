@@ -8,6 +8,10 @@ from django.core.management.base import BaseCommand, CommandError
 from lineled.lib.env import env_int, env_str
 from lineled.lib.procs import Child, Supervisor
 
+UVICORN = "-m uvicorn lineled.asgi:application --ws websockets-sansio --lifespan off"
+WORKER = "-m celery -A lineled worker -l INFO -n worker@%h"
+BEAT = "-m celery -A lineled beat -l INFO"
+
 
 class Command(BaseCommand):
     help = (
@@ -25,56 +29,18 @@ class Command(BaseCommand):
     def handle(self, host, port, no_worker, **options):
         if not 0 < port < 65536:
             raise CommandError(f"--port {port} is not a TCP port")
-        python = sys.executable
-        children = [
-            Child(
-                "web",
-                [
-                    python,
-                    "-m",
-                    "uvicorn",
-                    "lineled.asgi:application",
-                    "--host",
-                    host,
-                    "--port",
-                    str(port),
-                    "--ws",
-                    "websockets-sansio",
-                    "--lifespan",
-                    "off",
-                    "--timeout-graceful-shutdown",
-                    "10",
-                    "--log-level",
-                    "info",
-                ],
-            )
-        ]
+        py = [sys.executable]
+        web = [*UVICORN.split(), "--host", host, "--port", str(port)]
+        children = [Child("web", py + web + ["--timeout-graceful-shutdown", "10"])]
         if not no_worker:
             concurrency = str(env_int("WORKER_CONCURRENCY", 2, minimum=1))
-            children += [
-                Child(
-                    "worker",
-                    [
-                        python,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "lineled",
-                        "worker",
-                        "-l",
-                        "INFO",
-                        "-n",
-                        "worker@%h",
-                        "--concurrency",
-                        concurrency,
-                    ],
-                ),
-                Child("beat", [python, "-m", "celery", "-A", "lineled", "beat", "-l", "INFO"]),
-            ]
+            children.append(Child("worker", py + WORKER.split() + ["--concurrency", concurrency]))
+            children.append(Child("beat", py + BEAT.split()))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         supervisor = Supervisor(children, env, out=self.stdout._out)
-        shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
-        url = f"http://{shown_host}:{port}/"
+        local = host in ("0.0.0.0", "127.0.0.1", "::", "localhost")
+        url = f"http://{'localhost' if local else host}:{port}/"
+        probe = f"http://127.0.0.1:{port}/healthz" if local else f"{url}healthz"
         announced = False
 
         def announce_when_up():
@@ -82,18 +48,11 @@ class Command(BaseCommand):
             if announced:
                 return
             try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/healthz"
-                    if shown_host == "localhost"
-                    else f"{url}healthz",
-                    timeout=1,
-                ):
+                with urllib.request.urlopen(probe, timeout=1):
                     announced = True
             except OSError:
                 return
-            supervisor.say(
-                f"Line Lead is running at {url}  (profile: {_profile()}; Ctrl-C stops it)"
-            )
+            supervisor.say(f"Line Lead is running at {url}  ({_profile()}; Ctrl-C stops it)")
 
         supervisor.start()
         sys.exit(supervisor.wait(on_tick=announce_when_up))
@@ -102,4 +61,4 @@ class Command(BaseCommand):
 def _profile() -> str:
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     broker = settings.CELERY_BROKER_URL.split(":", 1)[0]
-    return f"{settings.LINELED_ENV}, {db}, {broker} broker"
+    return f"profile {settings.LINELED_ENV}: {db} database, {broker} broker"
