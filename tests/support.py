@@ -55,6 +55,13 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_python(argv: list[str], env: dict[str, str], timeout: float = 120):
+    """Run ``python ARGV...`` from the project root; output captured as text."""
+    return subprocess.run(
+        [sys.executable, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def wait_for_http(url: str, *, timeout: float, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

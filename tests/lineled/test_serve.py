@@ -12,18 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, clean_env, free_port, wait_for_http
+from tests.support import ROOT, clean_env, free_port, run_python, wait_for_http
 
 
 def manage(env, *args) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python(["manage.py", *args], env)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -1,39 +1,21 @@
-import subprocess
-import sys
-
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from lineled.lib.env import env_bool, env_int, env_list
-from tests.support import ROOT, clean_env
+from tests.support import ROOT, clean_env, run_python
 
 GOOD_KEY = "k" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def run_python(code: str, tmp_path, **env) -> subprocess.CompletedProcess:
+def python_c(code: str, tmp_path, **env):
     environment = clean_env(
         DJANGO_SETTINGS_MODULE="lineled.settings", LINELED_VAR_DIR=str(tmp_path), **env
     )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python(["-c", code], environment)
 
 
-def manage(args: list[str], tmp_path, **env) -> subprocess.CompletedProcess:
-    environment = clean_env(LINELED_VAR_DIR=str(tmp_path), **env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def manage(args: list[str], tmp_path, **env):
+    return run_python(["manage.py", *args], clean_env(LINELED_VAR_DIR=str(tmp_path), **env))
 
 
 def test_env_helpers_name_the_variable_they_cannot_read():
@@ -52,7 +34,7 @@ def test_env_helpers_name_the_variable_they_cannot_read():
 
 
 def test_nothing_set_means_sqlite_a_filesystem_broker_and_an_in_memory_layer(tmp_path):
-    result = run_python(
+    result = python_c(
         "import django; django.setup(); from django.conf import settings as s;"
         "print(s.DATABASES['default']['ENGINE']); print(s.DATABASES['default']['NAME']);"
         "print(s.CELERY_BROKER_URL); print(s.CHANNEL_LAYERS['default']['BACKEND']); print(s.DEBUG)",
@@ -69,7 +51,7 @@ def test_nothing_set_means_sqlite_a_filesystem_broker_and_an_in_memory_layer(tmp
 
 
 def test_services_profile_uses_postgresql_and_redis(tmp_path):
-    result = run_python(
+    result = python_c(
         "import django; django.setup(); from django.conf import settings as s;"
         "print(s.DATABASES['default']['ENGINE']); print(s.CELERY_BROKER_URL);"
         "print(s.CHANNEL_LAYERS['default']['BACKEND'])",
