@@ -1,4 +1,208 @@
-"""Writes and reads across the knowledge app's models.
+"""Adding, ingesting and deleting documents.
 
-Views, consumers, tasks and management commands call these; they hold the logic.
+Ingestion runs in two phases so that nothing is ever half-indexed: first the file is
+parsed and its page images written (progress is visible as pages_done), then pages
+and chunks replace the old ones in one transaction. A failure marks the document
+failed with a readable reason, removes what the attempt wrote and keeps the original.
 """
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from pathlib import PurePath
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from knowledge.ingest import chunking, pdf, textdocs
+from knowledge.ingest.blocks import Block
+from knowledge.ingest.detect import Rejected, detect
+from knowledge.models import Chunk, Document, Page
+
+logger = logging.getLogger(__name__)
+
+
+def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=None, caption=""):
+    """Store an upload as a queued document; the same bytes twice give the same document.
+
+    Returns (document, created). Raises Rejected for files we cannot read.
+    """
+    found = detect(filename, data)
+    checksum = hashlib.sha256(data).hexdigest()
+    existing = Document.objects.filter(checksum=checksum).first()
+    if existing:
+        return existing, False
+    name = PurePath(filename).name
+    document = Document(
+        title=(title or PurePath(name).stem.replace("_", " ").replace("-", " ")).strip()[:300],
+        filename=name[:255],
+        checksum=checksum,
+        kind=found.kind,
+        size=len(data),
+        caption=caption,
+        uploaded_by=uploaded_by,
+    )
+    document.original.save(name, ContentFile(data), save=False)
+    try:
+        document.save()
+    except Exception:
+        default_storage.delete(document.original.name)
+        raise
+    return document, True
+
+
+def requeue(document: Document) -> None:
+    Document.objects.filter(pk=document.pk).update(status=Document.Status.QUEUED, error="")
+    document.refresh_from_db()
+
+
+def ingest(document_id: int) -> Document:
+    """Parse, render and index one document. Safe to call again (re-ingest)."""
+    claimed = (
+        Document.objects.filter(pk=document_id)
+        .exclude(status=Document.Status.PROCESSING)
+        .update(status=Document.Status.PROCESSING, pages_done=0, error="")
+    )
+    document = Document.objects.get(pk=document_id)
+    if not claimed:
+        return document  # someone else is on it
+    written: list[str] = []
+    try:
+        pages, drafts = _parse(document, written)
+        with transaction.atomic():
+            _replace_index(document, pages, drafts)
+    except Exception as exc:
+        for name in written:
+            default_storage.delete(name)
+        reason = str(exc) if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, Rejected):
+            logger.exception("ingesting document %s failed", document_id)
+        Document.objects.filter(pk=document_id).update(
+            status=Document.Status.FAILED, error=reason[:2000]
+        )
+    document.refresh_from_db()
+    return document
+
+
+def _parse(document: Document, written: list[str]):
+    with document.original.open("rb") as handle:
+        data = handle.read()
+    if document.kind == Document.Kind.PDF:
+        return _parse_pdf(document, data, written)
+    if document.kind == Document.Kind.IMAGE:
+        return _parse_image(document, data, written)
+    if document.kind == Document.Kind.DOCX:
+        blocks = textdocs.docx_blocks(data)
+    elif document.kind == Document.Kind.MARKDOWN:
+        blocks = textdocs.markdown_blocks(textdocs.decode(data))
+    else:
+        blocks = textdocs.text_blocks(textdocs.decode(data))
+    if not blocks:
+        raise Rejected("the document has no text")
+    text = "\n\n".join(b.text for b in blocks)
+    _set_progress(document, 1, 1)
+    return [Page(number=1, text=text)], chunking.chunk(blocks)
+
+
+def _parse_pdf(document: Document, data: bytes, written: list[str]):
+    source = pdf.open_pdf(data)
+    total = len(source)
+    _set_progress(document, 0, total)
+    parsed = pdf.read_pages(source)
+    if not any(p.text.strip() for p in parsed):
+        raise Rejected("the PDF has no text layer (a scan?); upload a text PDF")
+    pages, sizes = [], {}
+    for page in parsed:
+        image, thumb = pdf.render(source, page.number - 1)
+        image_name = _save(f"pages/{document.pk}/{page.number}.png", image, written)
+        thumb_name = _save(f"pages/{document.pk}/{page.number}-thumb.png", thumb, written)
+        pages.append(
+            Page(
+                number=page.number,
+                text=page.text,
+                image=image_name,
+                thumbnail=thumb_name,
+                width=page.width,
+                height=page.height,
+            )
+        )
+        sizes[page.number] = (page.width, page.height)
+        _set_progress(document, page.number, total)
+    drafts = chunking.chunk(pdf.blocks(parsed))
+    for draft in drafts:
+        draft.boxes = pdf.page_boxes(source, draft.spans, sizes)
+    return pages, drafts
+
+
+def _parse_image(document: Document, data: bytes, written: list[str]):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            width, height = image.size
+    except (UnidentifiedImageError, OSError):
+        raise Rejected("the image is damaged") from None
+    page = Page(
+        number=1, text=document.caption, image=document.original.name, width=width, height=height
+    )
+    _set_progress(document, 1, 1)
+    caption = document.caption.strip()
+    drafts = []
+    if caption:
+        drafts = chunking.chunk([Block("para", caption, 1)])
+    return [page], drafts
+
+
+def _save(name: str, data: bytes, written: list[str]) -> str:
+    default_storage.delete(name)
+    saved = default_storage.save(name, ContentFile(data))
+    written.append(saved)
+    return saved
+
+
+def _set_progress(document: Document, done: int, total: int) -> None:
+    Document.objects.filter(pk=document.pk).update(pages_done=done, page_count=total)
+
+
+def _replace_index(document: Document, pages: list[Page], drafts) -> None:
+    document.pages.all().delete()
+    document.chunks.all().delete()
+    for page in pages:
+        page.document = document
+    Page.objects.bulk_create(pages)
+    Chunk.objects.bulk_create(
+        Chunk(
+            document=document,
+            order=i,
+            heading=" › ".join(d.heading)[:1000],
+            text=d.text,
+            first_page=d.first_page or 1,
+            last_page=d.last_page or d.first_page or 1,
+            boxes=getattr(d, "boxes", {}),
+        )
+        for i, d in enumerate(drafts)
+    )
+    Document.objects.filter(pk=document.pk).update(
+        status=Document.Status.READY,
+        page_count=len(pages),
+        pages_done=len(pages),
+        chunk_count=len(drafts),
+        ingested_at=timezone.now(),
+        error="",
+    )
+
+
+def delete_document(document: Document) -> None:
+    """Delete the document, its pages and chunks, and every file it owns."""
+    names = [document.original.name]
+    for page in document.pages.all():
+        names += [page.image.name, page.thumbnail.name]
+    with transaction.atomic():
+        document.delete()
+    for name in {n for n in names if n}:
+        default_storage.delete(name)

@@ -1,0 +1,206 @@
+"""PDF pages: text with character positions, structure from fonts, and page images."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from knowledge.ingest.blocks import ITEM_RE, Block, Span, heading_level
+from knowledge.ingest.detect import Rejected
+
+RENDER_SCALE = 1.5  # 108 dpi: legible on a tablet, light enough to ingest fast
+THUMB_WIDTH = 180
+DIGITS = re.compile(r"\d+")
+
+
+@dataclass
+class Line:
+    page: int
+    text: str
+    start: int
+    end: int
+    size: float
+    bold: bool
+    top: float  # distance from the page top, points
+    height: float
+
+
+@dataclass
+class PdfPage:
+    number: int
+    text: str
+    width: float
+    height: float
+    lines: list[Line]
+
+
+def open_pdf(data: bytes) -> pdfium.PdfDocument:
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise Rejected("the PDF is password-protected; upload an unlocked copy") from None
+        raise Rejected("the PDF is damaged or not really a PDF") from None
+    if len(pdf) == 0:
+        raise Rejected("the PDF has no pages")
+    return pdf
+
+
+def _lines(textpage, number: int, page_height: float) -> list[Line]:
+    text = textpage.get_text_range()
+    lines, pos = [], 0
+    for raw in text.split("\r\n"):
+        start, end = pos, pos + len(raw)
+        pos = end + 2
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        first = start + (len(raw) - len(raw.lstrip()))
+        left, bottom, right, top = textpage.get_charbox(first)
+        lines.append(
+            Line(
+                page=number,
+                text=" ".join(stripped.split()),
+                start=start,
+                end=end,
+                size=round(pdfium_c.FPDFText_GetFontSize(textpage.raw, first), 1),
+                bold=pdfium_c.FPDFText_GetFontWeight(textpage.raw, first) >= 600,
+                top=page_height - top,
+                height=max(top - bottom, 1.0),
+            )
+        )
+    return lines
+
+
+def read_pages(pdf: pdfium.PdfDocument) -> list[PdfPage]:
+    pages = []
+    for index in range(len(pdf)):
+        page = pdf[index]
+        width, height = page.get_size()
+        textpage = page.get_textpage()
+        text = textpage.get_text_range()
+        pages.append(
+            PdfPage(
+                index + 1,
+                text.replace("\r\n", "\n"),
+                width,
+                height,
+                _lines(textpage, index + 1, height),
+            )
+        )
+    return pages
+
+
+def render(pdf: pdfium.PdfDocument, index: int) -> tuple[bytes, bytes]:
+    """PNG bytes of the page image and of its thumbnail."""
+    image = pdf[index].render(scale=RENDER_SCALE).to_pil()
+    full = io.BytesIO()
+    image.save(full, format="PNG", optimize=False, compress_level=3)
+    ratio = THUMB_WIDTH / image.width
+    thumb = image.resize((THUMB_WIDTH, max(1, round(image.height * ratio))))
+    small = io.BytesIO()
+    thumb.save(small, format="PNG", compress_level=6)
+    return full.getvalue(), small.getvalue()
+
+
+def page_boxes(pdf: pdfium.PdfDocument, spans: list[Span], sizes: dict[int, tuple[float, float]]):
+    """Highlight rectangles of text spans, as fractions of the page, origin top left."""
+    boxes: dict[str, list[list[float]]] = {}
+    textpages = {}
+    for span in spans:
+        if span.end <= span.start:
+            continue
+        tp = textpages.get(span.page) or textpages.setdefault(
+            span.page, pdf[span.page - 1].get_textpage()
+        )
+        width, height = sizes[span.page]
+        count = tp.count_rects(span.start, span.end - span.start)
+        for i in range(count):
+            left, bottom, right, top = tp.get_rect(i)
+            boxes.setdefault(str(span.page), []).append(
+                [
+                    round(left / width, 4),
+                    round(1 - top / height, 4),
+                    round(right / width, 4),
+                    round(1 - bottom / height, 4),
+                ]
+            )
+    return boxes
+
+
+def _running_lines(pages: list[PdfPage]) -> set[str]:
+    """Headers and footers: lines (digits ignored) repeated on most pages."""
+    if len(pages) < 3:
+        return set()
+    seen = Counter()
+    for page in pages:
+        edge = page.lines[:2] + page.lines[-2:]
+        seen.update({DIGITS.sub("#", line.text) for line in edge})
+    return {text for text, n in seen.items() if n >= max(3, len(pages) * 0.5)}
+
+
+def blocks(pages: list[PdfPage]) -> list[Block]:
+    """Group lines into headings, list items and paragraphs, across page breaks."""
+    running = _running_lines(pages)
+    sizes = Counter()
+    for page in pages:
+        for line in page.lines:
+            sizes[line.size] += len(line.text)
+    body = sizes.most_common(1)[0][0] if sizes else 11.0
+    heading_sizes = sorted({s for s in sizes if s > body * 1.1}, reverse=True)
+    result: list[Block] = []
+    previous: Line | None = None
+    for page in pages:
+        for line in page.lines:
+            if DIGITS.sub("#", line.text) in running and (
+                line in page.lines[:2] or line in page.lines[-2:]
+            ):
+                continue
+            span = Span(line.page, line.start, line.end)
+            is_heading = (
+                len(line.text) <= 120
+                and not line.text.endswith(".")
+                and (line.size > body * 1.1 or (line.bold and line.size >= body))
+            )
+            if is_heading:
+                default = heading_sizes.index(line.size) + 1 if line.size in heading_sizes else 3
+                level = heading_level(line.text, default)
+                last = result[-1] if result else None
+                if (
+                    last
+                    and last.kind == "heading"
+                    and previous
+                    and _continues(previous, line, body)
+                ):
+                    last.text += " " + line.text  # a title wrapped onto a second line
+                    last.spans.append(span)
+                else:
+                    result.append(Block("heading", line.text, line.page, level, [span]))
+            elif (
+                ITEM_RE.match(line.text)
+                or not result
+                or result[-1].kind == "heading"
+                or not (previous and _continues(previous, line, body))
+            ):
+                kind = "item" if ITEM_RE.match(line.text) else "para"
+                result.append(Block(kind, line.text, line.page, spans=[span]))
+            else:
+                block = result[-1]
+                block.text += " " + line.text
+                block.spans.append(span)
+                block.last_page = line.page
+            previous = line
+    return result
+
+
+def _continues(previous: Line, line: Line, body: float) -> bool:
+    """Is ``line`` the next line of the same paragraph as ``previous``?"""
+    if line.page != previous.page:
+        return True  # a paragraph running over a page break
+    gap = line.top - (previous.top + previous.height)
+    return gap < max(body, previous.size) * 0.9
