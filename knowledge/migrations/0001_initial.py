@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,63 +15,153 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=300)),
-                ('original', models.FileField(max_length=500, upload_to='documents/%Y/%m/')),
-                ('filename', models.CharField(help_text='The name it was uploaded under.', max_length=255)),
-                ('checksum', models.CharField(help_text='SHA-256 of the file.', max_length=64, unique=True)),
-                ('kind', models.CharField(choices=[('pdf', 'PDF'), ('markdown', 'Markdown'), ('text', 'Plain text'), ('docx', 'Word (DOCX)'), ('image', 'Image')], max_length=16)),
-                ('size', models.PositiveBigIntegerField(default=0)),
-                ('caption', models.TextField(blank=True, help_text='For images: what the picture shows.')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('processing', 'Processing'), ('ready', 'Ready'), ('failed', 'Failed')], db_index=True, default='queued', max_length=16)),
-                ('error', models.TextField(blank=True)),
-                ('page_count', models.PositiveIntegerField(default=0)),
-                ('pages_done', models.PositiveIntegerField(default=0)),
-                ('chunk_count', models.PositiveIntegerField(default=0)),
-                ('ragie_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('ingested_at', models.DateTimeField(blank=True, null=True)),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=300)),
+                ("original", models.FileField(max_length=500, upload_to="documents/%Y/%m/")),
+                (
+                    "filename",
+                    models.CharField(help_text="The name it was uploaded under.", max_length=255),
+                ),
+                (
+                    "checksum",
+                    models.CharField(help_text="SHA-256 of the file.", max_length=64, unique=True),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("pdf", "PDF"),
+                            ("markdown", "Markdown"),
+                            ("text", "Plain text"),
+                            ("docx", "Word (DOCX)"),
+                            ("image", "Image"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("size", models.PositiveBigIntegerField(default=0)),
+                (
+                    "caption",
+                    models.TextField(blank=True, help_text="For images: what the picture shows."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("processing", "Processing"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("page_count", models.PositiveIntegerField(default=0)),
+                ("pages_done", models.PositiveIntegerField(default=0)),
+                ("chunk_count", models.PositiveIntegerField(default=0)),
+                ("ragie_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("ingested_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['title', 'pk'],
+                "ordering": ["title", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Chunk',
+            name="Chunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveIntegerField()),
-                ('heading', models.CharField(blank=True, help_text="Section titles, outermost first, joined by ' › '.", max_length=1000)),
-                ('text', models.TextField()),
-                ('first_page', models.PositiveIntegerField(default=1)),
-                ('last_page', models.PositiveIntegerField(default=1)),
-                ('boxes', models.JSONField(blank=True, default=dict)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='knowledge.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order", models.PositiveIntegerField()),
+                (
+                    "heading",
+                    models.CharField(
+                        blank=True,
+                        help_text="Section titles, outermost first, joined by ' › '.",
+                        max_length=1000,
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("first_page", models.PositiveIntegerField(default=1)),
+                ("last_page", models.PositiveIntegerField(default=1)),
+                ("boxes", models.JSONField(blank=True, default=dict)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="knowledge.document",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['document', 'order'],
-                'constraints': [models.UniqueConstraint(fields=('document', 'order'), name='unique_chunk_order')],
+                "ordering": ["document", "order"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("document", "order"), name="unique_chunk_order")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Page',
+            name="Page",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(help_text='1-based.')),
-                ('text', models.TextField(blank=True)),
-                ('image', models.FileField(blank=True, max_length=500, upload_to='pages/')),
-                ('thumbnail', models.FileField(blank=True, max_length=500, upload_to='pages/')),
-                ('width', models.FloatField(default=0, help_text='Page width in PDF points (or pixels).')),
-                ('height', models.FloatField(default=0)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pages', to='knowledge.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(help_text="1-based.")),
+                ("text", models.TextField(blank=True)),
+                ("image", models.FileField(blank=True, max_length=500, upload_to="pages/")),
+                ("thumbnail", models.FileField(blank=True, max_length=500, upload_to="pages/")),
+                (
+                    "width",
+                    models.FloatField(default=0, help_text="Page width in PDF points (or pixels)."),
+                ),
+                ("height", models.FloatField(default=0)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pages",
+                        to="knowledge.document",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['document', 'number'],
-                'constraints': [models.UniqueConstraint(fields=('document', 'number'), name='unique_page_number')],
+                "ordering": ["document", "number"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("document", "number"), name="unique_page_number"
+                    )
+                ],
             },
         ),
     ]
