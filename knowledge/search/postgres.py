@@ -5,8 +5,8 @@ thesaurus terms) is ranked on its own and weighted by an IDF taken from the plan
 statistics of the column: pg_stats keeps the share of rows holding each common lexeme,
 refreshed by ANALYZE (autovacuum runs it); a lexeme it does not list is rarer than
 those it does. Ranking every term of every chunk that holds a common word would be slow,
-so the informative terms pick a pool of candidates first and only those are ranked term
-by term.
+so the rarer terms pick a pool of candidates first (all terms, on a small table) and
+only those are ranked term by term.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ from .snippet import CLOSE, OPEN
 CONFIG = schema.PG_CONFIG
 VECTOR = schema.PG_COLUMN
 POOL = 200  # candidates ranked term by term
-INFORMATIVE = 0.1  # a term in more than this share of chunks does not pick candidates
+# Candidates are picked by the rarest terms, as many as keep the estimated number of
+# matching chunks within this budget (at least one term): the common words of a
+# question then still count in the ranking, without scanning every chunk for them.
+SCAN_BUDGET = 500
 UNKNOWN = 0.01  # share assumed for every term while the column has no statistics
 STATS_SECONDS = 300  # how long the statistics are reused; ANALYZE runs far less often
 # ts_rank_cd weights of D, C, B (body) and A (heading) lexemes: a heading hit counts as
@@ -56,7 +59,7 @@ def search(connection, parsed: q.ParsedQuery, top_k: int, filters: Filters) -> l
     if not groups:
         return []  # only words the english configuration ignores
     terms = [t for group, _, _ in groups for t in group]
-    picking = [t for t in terms if share[t] <= INFORMATIVE] or terms
+    picking = _picking(terms, share, stats[3])
     # BM25's saturation and length normalisation over ts_rank_cd's raw rank r of each
     # group: weight * r / (r + K * (1 - B + B * size / average size)).
     width = stats[2]  # average size of a search vector, None before the first ANALYZE
@@ -120,6 +123,19 @@ def _groups(parsed: q.ParsedQuery, share: dict) -> list[tuple[tuple[str, ...], s
     return groups
 
 
+def _picking(terms: list[str], share: dict, chunks: float | None) -> list[str]:
+    """The terms that pick candidates: rarest first, within SCAN_BUDGET chunks."""
+    if not chunks:
+        return terms  # never analysed, so the table is small or new: use them all
+    picking, expected = [], 0.0
+    for term in sorted(terms, key=lambda t: share[t]):
+        expected += share[term] * chunks
+        if picking and expected > SCAN_BUDGET:
+            break
+        picking.append(term)
+    return picking
+
+
 def idf(share: float) -> float:
     """BM25's inverse document frequency of a term held by ``share`` of the chunks."""
     share = min(max(share, 0.0), 1.0)
@@ -157,7 +173,7 @@ def forget_statistics() -> None:
 def _shares(connection, terms, stats) -> dict[str, float | None]:
     """Estimated share of chunks holding each term; None for a term with no lexeme."""
     lexemes = _term_lexemes(connection, terms)
-    shares, floor, _ = stats
+    shares, floor = stats[:2]
     result: dict[str, float | None] = {}
     for term in terms:
         known = [shares.get(lexeme, floor) for lexeme in lexemes[term]]
@@ -183,26 +199,31 @@ def _term_lexemes(connection, terms) -> dict[str, tuple[str, ...]]:
     return result
 
 
-def _statistics(connection) -> tuple[dict[str, float], float, float | None]:
+def _statistics(connection) -> tuple[dict[str, float], float, float | None, float | None]:
     """From pg_stats: the share of chunks holding each common lexeme, the share assumed
-    for the others, and the average size of a search vector (None if not analysed)."""
+    for the others, the average size of a search vector and the number of chunks (both
+    None before the first ANALYZE)."""
     alias = connection.alias
     cached = _stats.get(alias)
     if cached and time.monotonic() - cached[0] < STATS_SECONDS:
         return cached[1]
     sql = """
-        SELECT most_common_elems::text::text[], most_common_elem_freqs, avg_width
-        FROM pg_stats
-        WHERE schemaname = current_schema() AND tablename = %s AND attname = %s"""
+        SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, s.avg_width,
+            c.reltuples
+        FROM pg_stats s
+        JOIN pg_class c ON c.relname = s.tablename
+            AND c.relnamespace = to_regnamespace(s.schemaname)
+        WHERE s.schemaname = current_schema() AND s.tablename = %s AND s.attname = %s"""
     with connection.cursor() as cursor:
         cursor.execute(sql, [schema.CHUNK_TABLE, VECTOR])
         row = cursor.fetchone()
-    shares, floor, width = {}, UNKNOWN, None
+    shares, floor, width, chunks = {}, UNKNOWN, None, None
     if row:
         width = float(row[2]) if row[2] else None
+        chunks = float(row[3]) if row[3] and row[3] > 0 else None
         if row[0] and row[1]:
             shares = dict(zip(row[0], row[1], strict=False))  # freqs end: min, max, nulls
             floor = min(shares.values()) / 2
     with _lock:
-        _stats[alias] = (time.monotonic(), (shares, floor, width))
-    return shares, floor, width
+        _stats[alias] = (time.monotonic(), (shares, floor, width, chunks))
+    return shares, floor, width, chunks

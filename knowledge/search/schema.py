@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
+
 logger = logging.getLogger(__name__)
 
 CHUNK_TABLE = "knowledge_chunk"
@@ -122,25 +124,26 @@ def uninstall(connection) -> None:
 
 
 def ensure(connection) -> bool:
-    """Put back a missing index or trigger (and re-index); True if anything was missing."""
+    """Put back a missing index or trigger (and re-index); True if anything was missing.
+
+    Does nothing before knowledge_chunk exists (migrate creates both).
+    """
     if _vendor(connection) == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name IN (%s, %s, %s, %s)",
-                [FTS_TABLE, *_TRIGGERS],
-            )
-            complete = cursor.fetchone()[0] == 1 + len(_TRIGGERS)
+        sql = "SELECT name FROM sqlite_master WHERE name IN (%s, %s, %s, %s, %s)"
+        names = [CHUNK_TABLE, FTS_TABLE, *_TRIGGERS]
     else:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_trigger WHERE tgname = %s AND NOT tgisinternal",
-                [f"{CHUNK_TABLE}_{PG_COLUMN}"],
-            )
-            complete = cursor.fetchone()[0] == 1
-    if not complete:
-        logger.warning("the full-text index of knowledge chunks was incomplete; rebuilding it")
-        install(connection)
-    return not complete
+        sql = """SELECT tgname FROM pg_trigger WHERE tgname = %s AND NOT tgisinternal
+            UNION ALL SELECT relname FROM pg_class
+            WHERE relname = %s AND relnamespace = current_schema()::regnamespace"""
+        names = [f"{CHUNK_TABLE}_{PG_COLUMN}", CHUNK_TABLE]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, names)
+        found = {row[0] for row in cursor.fetchall()}
+    if CHUNK_TABLE not in found or found == set(names):
+        return False
+    logger.warning("the full-text index of knowledge chunks was incomplete; rebuilding it")
+    install(connection)
+    return True
 
 
 def _vendor(connection) -> str:
@@ -150,6 +153,6 @@ def _vendor(connection) -> str:
 
 
 def _run(connection, statements) -> None:
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
