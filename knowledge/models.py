@@ -117,3 +117,29 @@ class Chunk(models.Model):
     @property
     def heading_path(self) -> list[str]:
         return [part for part in self.heading.split(" › ") if part]
+
+
+class SearchEvent(models.Model):
+    """One search as it happened, for monitoring: which backend, how long, how it went."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        FALLBACK = "fallback", "Fell back to the local index"
+        ERROR = "error", "Error"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    backend = models.CharField(max_length=16, help_text="The backend that was asked first.")
+    query = models.CharField(max_length=500)
+    top_k = models.PositiveSmallIntegerField(default=5)
+    results = models.PositiveSmallIntegerField(default=0)
+    latency_ms = models.FloatField(default=0)
+    outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, default=Outcome.OK, db_index=True
+    )
+    error = models.TextField(blank=True, help_text="Why the backend failed, if it did.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.backend} {self.outcome}: {self.query[:60]}"

@@ -267,6 +267,17 @@ STORAGES = {
     },
 }
 
+# --- Knowledge base -------------------------------------------------------------
+# "local" (full-text search in this database) unless RAGIE_API_KEY is set.
+RAGIE_API_KEY = env_str("RAGIE_API_KEY", "") or ""
+RAGIE_PARTITION = env_str("RAGIE_PARTITION", "") or ""
+RAGIE_TIMEOUT_SECONDS = env_float("RAGIE_TIMEOUT_SECONDS", 8.0, minimum=0.5)
+SEARCH_BACKEND = env_choice(
+    "SEARCH_BACKEND", "ragie" if RAGIE_API_KEY else "local", ("local", "ragie")
+)
+if SEARCH_BACKEND == "ragie" and not RAGIE_API_KEY:
+    raise ImproperlyConfigured("SEARCH_BACKEND=ragie needs RAGIE_API_KEY")
+
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from lineled import views
 from lineled.api import api
@@ -18,6 +18,7 @@ urlpatterns = [
     path("team/", views.team, name="team"),
     path("system/", views.system_page, name="system"),
     path("system/ping", views.system_ping, name="system-ping"),
+    path("knowledge/", include("knowledge.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
