@@ -35,6 +35,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
 run: $(VENV)/.installed-run
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py setup_demo
+	$(PY) manage.py load_demo
 	exec $(PY) manage.py serve
 
 test: $(VENV)/.installed-dev

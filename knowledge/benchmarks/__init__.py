@@ -1,0 +1,1 @@
+"""Benchmarks of the knowledge base, run by ``manage.py bench retrieval|ingest``."""

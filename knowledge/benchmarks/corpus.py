@@ -1,0 +1,42 @@
+"""Where the benchmark documents come from, and loading them into the sandbox."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from knowledge import services
+from knowledge.ingest.detect import NAME_KINDS
+from knowledge.models import Document
+
+SHARED_CORPUS = Path(settings.BASE_DIR).parent / "shared" / "corpus"
+
+
+def files(root: Path, suffixes: set[str] | None = None) -> list[Path]:
+    """Documents under ``root`` (a file or a folder, searched recursively), sorted;
+    README files are descriptions of a corpus, not part of it."""
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"{root} does not exist")
+    paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    suffixes = suffixes or set(NAME_KINDS)
+    return [p for p in paths if p.suffix.lower() in suffixes and p.stem.lower() != "readme"]
+
+
+def ingest(paths: list[Path], *, title_of=None) -> list[tuple[Document, float]]:
+    """Add and ingest each file here and now; (document, seconds to ingest) for each."""
+    from knowledge.demo.loader import pdf_title
+
+    done = []
+    for path in paths:
+        data = path.read_bytes()
+        title = title_of(path, data) if title_of else ""
+        if not title and path.suffix.lower() == ".pdf":
+            title = pdf_title(data)
+        document, _ = services.add_document(filename=path.name, data=data, title=title)
+        started = time.perf_counter()
+        document = services.ingest(document.pk)
+        done.append((document, time.perf_counter() - started))
+    return done
