@@ -28,7 +28,7 @@ $(VENV)/.installed-run: requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt requirements-demo.txt | $(PY)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@ $(VENV)/.installed-run
 

@@ -1,0 +1,144 @@
+"""Every accepted format becomes pages and chunks; locked PDFs fail with a reason;
+``ingest --queue`` hands the work to a real Celery worker."""
+
+import io
+import json
+import time
+import uuid
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from docx import Document as WordDocument
+from PIL import Image
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen import canvas
+
+from knowledge import services
+from knowledge.models import Chunk, Document, Page
+from knowledge.search import search
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def pdf_bytes(lines: list[str], *, password: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=letter, encrypt=password)
+    y = 720
+    for line in lines:
+        pdf.drawString(72, y, line)
+        y -= 16
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_password_protected_pdf_fails_with_a_reason_and_keeps_the_original(media):
+    data = pdf_bytes(["Fryer filtering schedule"], password="s3cret")
+    document, _ = services.add_document(filename="locked.pdf", data=data)
+    document = services.ingest(document.pk)
+    assert document.status == Document.Status.FAILED
+    assert "password-protected" in document.error
+    assert "unlocked copy" in document.error
+    assert Page.objects.count() == 0 and Chunk.objects.count() == 0
+    assert default_storage.exists(document.original.name)
+
+
+def docx_bytes() -> bytes:
+    word = WordDocument()
+    word.add_heading("Drive-Thru Headset Care", level=1)
+    word.add_paragraph("Charge every headset battery at the end of each shift.")
+    word.add_heading("Cleaning the ear cushions", level=2)
+    for step in (
+        "Remove the cushion from the headset.",
+        "Wipe it with a damp cloth and mild soap.",
+        "Let it air dry for 20 minutes before refitting.",
+    ):
+        word.add_paragraph(step, style="List Number")
+    word.add_heading("Battery swap", level=2)
+    table = word.add_table(rows=3, cols=2)
+    for row, cells in zip(  # noqa: B905 - three rows, three tuples
+        table.rows, [("Battery", "Swap after"), ("BP-10", "8 hours"), ("BP-20", "12 hours")]
+    ):
+        row.cells[0].text, row.cells[1].text = cells
+    buffer = io.BytesIO()
+    word.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_word_document_is_chunked_by_its_headings_with_steps_kept_together(media):
+    document, _ = services.add_document(filename="headsets.docx", data=docx_bytes())
+    document = services.ingest(document.pk)
+    assert (document.status, document.kind, document.page_count) == ("ready", "docx", 1)
+    chunks = {c.heading: c.text for c in document.chunks.all()}
+    cushions = chunks["Drive-Thru Headset Care › Cleaning the ear cushions"]
+    assert "Remove the cushion" in cushions and "air dry for 20 minutes" in cushions
+    assert "BP-20" in chunks["Drive-Thru Headset Care › Battery swap"]
+    found = search("how long do headset cushions dry", top_k=1)[0]
+    assert found.heading == ["Drive-Thru Headset Care", "Cleaning the ear cushions"]
+
+
+def png_bytes(size=(320, 200)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+def test_an_image_is_a_one_page_document_found_through_its_caption(media):
+    caption = "Allergen chart posted by the walk-in door: sesame is in the brioche bun."
+    document, _ = services.add_document(
+        filename="allergen-chart.png", data=png_bytes(), caption=caption
+    )
+    document = services.ingest(document.pk)
+    assert (document.status, document.kind, document.page_count) == ("ready", "image", 1)
+    page = document.pages.get()
+    assert (page.width, page.height) == (320, 200)
+    assert page.image.name == document.original.name
+    assert search("is there sesame in the bun", top_k=1)[0].document_id == document.pk
+
+
+@pytest.mark.django_db
+def test_an_image_without_a_caption_is_stored_but_not_searchable(media):
+    document, _ = services.add_document(filename="diagram.jpg", data=_jpeg())
+    document = services.ingest(document.pk)
+    assert document.status == "ready" and document.chunk_count == 0
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (0, 90, 200)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ingest_queue_hands_the_document_to_a_real_worker(tmp_path):
+    from lineled.celery import app
+    from tests.support import celery_worker
+
+    marker = uuid.uuid4().hex[:10]
+    path = tmp_path / f"closing-{marker}.md"
+    path.write_text(f"# Closing {marker}\n\nLock the back door and set the alarm code.\n")
+    out = io.StringIO()
+    call_command("ingest", str(path), "--queue", "--json", stdout=out)
+    row = json.loads(out.getvalue())
+    assert row["status"] == "queued"
+    document = Document.objects.get(pk=row["id"])
+    try:
+        with celery_worker(tmp_path, app.conf.task_default_queue):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                document.refresh_from_db()
+                if document.status in ("ready", "failed"):
+                    break
+                time.sleep(0.2)
+        assert document.status == "ready", (tmp_path / "worker.log").read_text()[-3000:]
+        assert document.chunk_count >= 1
+        assert search(f"alarm code {marker}", top_k=1)[0].document_id == document.pk
+    finally:
+        services.delete_document(document)
