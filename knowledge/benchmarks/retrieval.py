@@ -191,10 +191,5 @@ def _grow(paths: list[Path], target: int) -> None:
 
 
 def _analyze() -> None:
-    """Fresh planner statistics, as autovacuum would have after a real ingestion."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {schema.CHUNK_TABLE}")
-        from knowledge.search import postgres
-
-        postgres.forget_statistics()
+    """Fresh planner statistics, as after a real ingestion."""
+    schema.analyze(connection)

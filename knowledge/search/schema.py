@@ -156,3 +156,19 @@ def _run(connection, statements) -> None:
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
+
+
+def analyze(connection) -> None:
+    """Refresh PostgreSQL's statistics of chunks and documents after an ingestion.
+
+    The ranking reads term frequencies from pg_stats and the planner needs row counts
+    to pick the GIN index; autovacuum gets there eventually, a new manual should be
+    searched well at once. Cheap at this size (sampled); nothing to do on SQLite.
+    """
+    if _vendor(connection) != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {CHUNK_TABLE}, knowledge_document")
+    from knowledge.search import postgres
+
+    postgres.forget_statistics()
