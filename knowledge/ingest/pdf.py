@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import io
 import re
 from collections import Counter
@@ -69,12 +70,34 @@ def _lines(textpage, number: int, page_height: float) -> list[Line]:
                 start=start,
                 end=end,
                 size=round(pdfium_c.FPDFText_GetFontSize(textpage.raw, first), 1),
-                bold=pdfium_c.FPDFText_GetFontWeight(textpage.raw, first) >= 600,
+                bold=all(_is_bold(textpage, i) for i in _samples(raw, start)),
                 top=page_height - top,
                 height=max(top - bottom, 1.0),
             )
         )
     return lines
+
+
+def _samples(raw: str, start: int) -> list[int]:
+    """Text-page indexes of the first, middle and last visible characters of a line:
+    a bold step number or label does not make the whole line bold."""
+    visible = [i for i, ch in enumerate(raw) if not ch.isspace()]
+    picks = {visible[0], visible[len(visible) // 2], visible[-1]}
+    return [start + i for i in sorted(picks)]
+
+
+def _is_bold(textpage, index: int) -> bool:
+    """Bold by weight, or by the font's name when it gives no weight (the standard
+    14 fonts, e.g. Helvetica-Bold, often report none)."""
+    if pdfium_c.FPDFText_GetFontWeight(textpage.raw, index) >= 600:
+        return True
+    size = pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, None, 0, None)
+    if size <= 0:
+        return False
+    buffer = ctypes.create_string_buffer(size)
+    pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, buffer, size, None)
+    name = buffer.value.decode("utf-8", "replace").lower()
+    return any(word in name for word in ("bold", "black", "heavy", "semibold"))
 
 
 def read_pages(pdf: pdfium.PdfDocument) -> list[PdfPage]:
@@ -133,13 +156,22 @@ def page_boxes(pdf: pdfium.PdfDocument, spans: list[Span], sizes: dict[int, tupl
     return boxes
 
 
+EDGE = 0.08  # share of the page height at the top and bottom where headers and footers sit
+
+
+def _at_edge(page: PdfPage, line: Line) -> bool:
+    """In the page's top or bottom margin band (by position: PDF text order is not
+    reading order, a header is often extracted after the body)."""
+    return line.top < page.height * EDGE or line.top + line.height > page.height * (1 - EDGE)
+
+
 def _running_lines(pages: list[PdfPage]) -> set[str]:
-    """Headers and footers: lines (digits ignored) repeated on most pages."""
+    """Headers and footers: edge lines (digits ignored) repeated on most pages."""
     if len(pages) < 3:
         return set()
     seen = Counter()
     for page in pages:
-        edge = page.lines[:2] + page.lines[-2:]
+        edge = [line for line in page.lines if _at_edge(page, line)]
         seen.update({DIGITS.sub("#", line.text) for line in edge})
     return {text for text, n in seen.items() if n >= max(3, len(pages) * 0.5)}
 
@@ -152,20 +184,18 @@ def blocks(pages: list[PdfPage]) -> list[Block]:
         for line in page.lines:
             sizes[line.size] += len(line.text)
     body = sizes.most_common(1)[0][0] if sizes else 11.0
-    heading_sizes = sorted({s for s in sizes if s > body * 1.1}, reverse=True)
+    heading_sizes = sorted({s for s in sizes if s >= body * 1.08}, reverse=True)
     result: list[Block] = []
     previous: Line | None = None
     for page in pages:
         for line in page.lines:
-            if DIGITS.sub("#", line.text) in running and (
-                line in page.lines[:2] or line in page.lines[-2:]
-            ):
+            if DIGITS.sub("#", line.text) in running and _at_edge(page, line):
                 continue
             span = Span(line.page, line.start, line.end)
             is_heading = (
                 len(line.text) <= 120
                 and not line.text.endswith(".")
-                and (line.size > body * 1.1 or (line.bold and line.size >= body))
+                and (line.size >= body * 1.08 or (line.bold and line.size >= body))
             )
             if is_heading:
                 default = heading_sizes.index(line.size) + 1 if line.size in heading_sizes else 3
@@ -203,4 +233,6 @@ def _continues(previous: Line, line: Line, body: float) -> bool:
     if line.page != previous.page:
         return True  # a paragraph running over a page break
     gap = line.top - (previous.top + previous.height)
+    if gap < -previous.height:
+        return False  # above the previous line: another column, a box or a header
     return gap < max(body, previous.size) * 0.9
