@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from knowledge import ragie
 from knowledge.ingest import chunking, pdf, textdocs
 from knowledge.ingest.blocks import Block
 from knowledge.ingest.detect import Rejected, detect
@@ -75,6 +76,7 @@ def ingest(document_id: int) -> Document:
         pages, drafts = _parse(document, written)
         with transaction.atomic():
             _replace_index(document, pages, drafts)
+        ragie.schedule_upload(document_id)  # no-op without RAGIE_API_KEY
     except Exception as exc:
         for name in written:
             default_storage.delete(name)
@@ -204,5 +206,6 @@ def delete_document(document: Document) -> None:
         names += [page.image.name, page.thumbnail.name]
     with transaction.atomic():
         document.delete()
+        ragie.schedule_delete(document.ragie_id)  # no-op without RAGIE_API_KEY
     for name in {n for n in names if n}:
         default_storage.delete(name)

@@ -31,6 +31,7 @@ class Passage:
     snippet: str
     score: float
     boxes: dict[int, list[list[float]]] = field(default_factory=dict)
+    links: dict[str, dict] = field(default_factory=dict)  # Ragie's links, e.g. page images
 
     def as_json(self) -> dict:
         """The fields a script reads (``manage.py search --json``)."""
