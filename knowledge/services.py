@@ -11,18 +11,20 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import uuid
 from pathlib import PurePath
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
-from knowledge import ragie
+from knowledge import citations, ragie
 from knowledge.ingest import chunking, pdf, textdocs
 from knowledge.ingest.blocks import Block
 from knowledge.ingest.detect import Rejected, detect
 from knowledge.models import Chunk, Document, Page
+from knowledge.search import schema
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=Non
     if existing:
         return existing, False
     name = PurePath(filename).name
+    if not title and found.kind == Document.Kind.PDF:
+        title = pdf.metadata_title(data)
     document = Document(
         title=(title or PurePath(name).stem.replace("_", " ").replace("-", " ")).strip()[:300],
         filename=name[:255],
@@ -75,7 +79,12 @@ def ingest(document_id: int) -> Document:
     try:
         pages, drafts = _parse(document, written)
         with transaction.atomic():
-            _replace_index(document, pages, drafts)
+            replaced = _replace_index(document, pages, drafts)
+        # The old page images go only now: a failed re-ingest leaves them all in place.
+        for name in replaced - set(written):
+            default_storage.delete(name)
+        citations.clear_cache(document_id)
+        schema.analyze(connections[Document.objects.db])  # PostgreSQL only
         ragie.schedule_upload(document_id)  # no-op without RAGIE_API_KEY
     except Exception as exc:
         for name in written:
@@ -118,10 +127,13 @@ def _parse_pdf(document: Document, data: bytes, written: list[str]):
     if not any(p.text.strip() for p in parsed):
         raise Rejected("the PDF has no text layer (a scan?); upload a text PDF")
     pages, sizes = [], {}
+    # Each attempt writes under a folder of its own, so a re-ingest never overwrites
+    # the images the current pages (and cached citations) point at.
+    folder = f"pages/{document.pk}/{uuid.uuid4().hex[:12]}"
     for page in parsed:
         image, thumb = pdf.render(source, page.number - 1)
-        image_name = _save(f"pages/{document.pk}/{page.number}.png", image, written)
-        thumb_name = _save(f"pages/{document.pk}/{page.number}-thumb.png", thumb, written)
+        image_name = _save(f"{folder}/{page.number}.png", image, written)
+        thumb_name = _save(f"{folder}/{page.number}-thumb.png", thumb, written)
         pages.append(
             Page(
                 number=page.number,
@@ -161,7 +173,6 @@ def _parse_image(document: Document, data: bytes, written: list[str]):
 
 
 def _save(name: str, data: bytes, written: list[str]) -> str:
-    default_storage.delete(name)
     saved = default_storage.save(name, ContentFile(data))
     written.append(saved)
     return saved
@@ -171,7 +182,14 @@ def _set_progress(document: Document, done: int, total: int) -> None:
     Document.objects.filter(pk=document.pk).update(pages_done=done, page_count=total)
 
 
-def _replace_index(document: Document, pages: list[Page], drafts) -> None:
+def _replace_index(document: Document, pages: list[Page], drafts) -> set[str]:
+    """Swap in the new pages and chunks; the names of the files the old pages used."""
+    old_files = {
+        name
+        for pair in document.pages.values_list("image", "thumbnail")
+        for name in pair
+        if name and name != document.original.name
+    }
     document.pages.all().delete()
     document.chunks.all().delete()
     for page in pages:
@@ -197,6 +215,7 @@ def _replace_index(document: Document, pages: list[Page], drafts) -> None:
         ingested_at=timezone.now(),
         error="",
     )
+    return old_files
 
 
 def delete_document(document: Document) -> None:
@@ -204,8 +223,10 @@ def delete_document(document: Document) -> None:
     names = [document.original.name]
     for page in document.pages.all():
         names += [page.image.name, page.thumbnail.name]
+    document_id = document.pk
     with transaction.atomic():
         document.delete()
         ragie.schedule_delete(document.ragie_id)  # no-op without RAGIE_API_KEY
     for name in {n for n in names if n}:
         default_storage.delete(name)
+    citations.clear_cache(document_id)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pypdfium2 as pdfium
-
 from knowledge import services
+from knowledge.ingest import pdf
 from knowledge.models import Document
 
 MANUALS = Path(__file__).resolve().parent / "manuals"
@@ -24,15 +23,7 @@ def manual_paths() -> list[Path]:
 
 
 def pdf_title(data: bytes) -> str:
-    """The Title in a PDF's metadata, or "" when it has none or cannot be read."""
-    try:
-        document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError:
-        return ""
-    try:
-        return (document.get_metadata_dict().get("Title") or "").strip()
-    finally:
-        document.close()
+    return pdf.metadata_title(data)
 
 
 def load(paths: list[Path] | None = None) -> list[Loaded]:

@@ -52,6 +52,18 @@ def open_pdf(data: bytes) -> pdfium.PdfDocument:
     return pdf
 
 
+def metadata_title(data: bytes) -> str:
+    """The Title in a PDF's metadata ("" if none, or if the file cannot be opened)."""
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError:
+        return ""
+    try:
+        return " ".join((document.get_metadata_dict().get("Title") or "").split())
+    finally:
+        document.close()
+
+
 def _lines(textpage, number: int, page_height: float) -> list[Line]:
     text = textpage.get_text_range()
     lines, pos = [], 0

@@ -142,3 +142,32 @@ def test_ingest_queue_hands_the_document_to_a_real_worker(tmp_path):
         assert search(f"alarm code {marker}", top_k=1)[0].document_id == document.pk
     finally:
         services.delete_document(document)
+
+
+@pytest.mark.django_db
+def test_a_failed_reingest_keeps_the_pages_people_are_looking_at(media, monkeypatch):
+    from knowledge.demo.loader import MANUALS
+    from knowledge.ingest import pdf
+
+    path = MANUALS / "hb-eq-105-dish-machine.pdf"
+    document, _ = services.add_document(filename=path.name, data=path.read_bytes())
+    assert document.title == "Harbor Burger Co. Dish Machine (HB-EQ-105)"  # from the PDF
+    document = services.ingest(document.pk)
+    before = list(document.pages.values_list("image", "thumbnail"))
+    assert all(default_storage.exists(name) for pair in before for name in pair)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(pdf, "page_boxes", broken)  # fails after every page is rendered
+    document = services.ingest(document.pk)
+    assert document.status == "failed" and "renderer crashed" in document.error
+    assert list(document.pages.values_list("image", "thumbnail")) == before
+    assert all(default_storage.exists(name) for pair in before for name in pair)
+
+    monkeypatch.undo()
+    document = services.ingest(document.pk)
+    after = list(document.pages.values_list("image", "thumbnail"))
+    assert document.status == "ready" and len(after) == len(before)
+    assert all(default_storage.exists(name) for pair in after for name in pair)
+    assert not any(default_storage.exists(name) for pair in before for name in pair)
