@@ -58,6 +58,12 @@ class Document(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # Chunks are searched with their document's title: a renamed manual is found by
+        # its new name at once (the search index follows the UPDATE by trigger).
+        self.chunks.exclude(context=self.title[:300]).update(context=self.title[:300])
+
     @property
     def progress(self) -> float:
         """Share of pages done, 0..1 (1 once ready)."""
@@ -96,6 +102,11 @@ class Chunk(models.Model):
         max_length=1000, blank=True, help_text="Section titles, outermost first, joined by ' › '."
     )
     text = models.TextField()
+    context = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The document's title, searched with the chunk (kept in step by Document.save).",
+    )
     first_page = models.PositiveIntegerField(default=1)
     last_page = models.PositiveIntegerField(default=1)
     # {"<page number>": [[x0, y0, x1, y1], ...]} as fractions of the page, origin top left.

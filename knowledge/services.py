@@ -201,6 +201,7 @@ def _replace_index(document: Document, pages: list[Page], drafts) -> set[str]:
             order=i,
             heading=" › ".join(d.heading)[:1000],
             text=d.text,
+            context=document.title[:300],
             first_page=d.first_page or 1,
             last_page=d.last_page or d.first_page or 1,
             boxes=getattr(d, "boxes", {}),

@@ -1,21 +1,9 @@
-"""The full-text index of chunks: FTS5 on SQLite, a tsvector column on PostgreSQL.
-
-Not part of the model state; see knowledge/search/schema.py for what each vendor gets.
+"""Installed the first full-text index of chunks; migration 0004 installs the current
+one (with the document title as context) and removes this one where it ran, so on a new
+database this step does nothing.
 """
 
 from django.db import migrations
-
-
-def install(apps, schema_editor):
-    from knowledge.search import schema
-
-    schema.install(schema_editor.connection)
-
-
-def uninstall(apps, schema_editor):
-    from knowledge.search import schema
-
-    schema.uninstall(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
@@ -24,5 +12,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(install, uninstall, elidable=False),
+        migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),
     ]

@@ -32,9 +32,10 @@ POOL = 200  # candidates ranked term by term
 SCAN_BUDGET = 500
 UNKNOWN = 0.01  # share assumed for every term while the column has no statistics
 STATS_SECONDS = 300  # how long the statistics are reused; ANALYZE runs far less often
-# ts_rank_cd weights of D, C, B (body) and A (heading) lexemes: a heading hit counts as
-# much more than a body hit as on SQLite.
-WEIGHTS = "{0.1, 0.2, %s, 1.0}" % (schema.FTS_WEIGHTS[1] / schema.FTS_WEIGHTS[0])
+# ts_rank_cd weights of D (unused), C (context), B (body) and A (heading) lexemes, in the
+# same proportions as the FTS5 column weights on SQLite.
+_CONTEXT, _HEADING, _TEXT = schema.FTS_WEIGHTS
+WEIGHTS = f"{{0.1, {_CONTEXT / _HEADING}, {_TEXT / _HEADING}, 1.0}}"
 # BM25's k1, in ts_rank_cd's units (one body hit ranks about the body weight), and b.
 K = 0.3
 B = 0.75

@@ -3,7 +3,8 @@
 SQLite: an external-content FTS5 table over knowledge_chunk (rowid = chunk id), kept in
 sync by AFTER INSERT/UPDATE/DELETE triggers. PostgreSQL: a ``search_vector`` tsvector
 column with a GIN index, filled by a BEFORE INSERT/UPDATE trigger. The Chunk model
-knows neither; migration 0002 calls ``install``/``uninstall``.
+knows neither; migration 0004 calls ``install``/``uninstall`` (0002 installed an earlier
+version without the context column, and 0004 replaces it).
 
 A trigger-filled column rather than a generated one on PostgreSQL: a generated column
 would make any later ``ALTER COLUMN ... TYPE`` of heading or text (a max_length change)
@@ -27,9 +28,12 @@ logger = logging.getLogger(__name__)
 
 CHUNK_TABLE = "knowledge_chunk"
 FTS_TABLE = "knowledge_chunk_fts"
-# bm25() weights of the FTS5 columns, in order: a heading hit counts 6 body hits.
-FTS_COLUMNS = ("heading", "text")
-FTS_WEIGHTS = (6.0, 1.0)
+# bm25() weights of the FTS5 columns, in order: a heading hit counts 6 body hits, a hit
+# in the document's title (the chunk's context: "Soft-Serve Freezer" for every chunk of
+# that manual, whose own text may just say "the machine") CONTEXT_WEIGHT body hits.
+FTS_COLUMNS = ("context", "heading", "text")
+CONTEXT_WEIGHT = 2.0
+FTS_WEIGHTS = (CONTEXT_WEIGHT, 6.0, 1.0)
 TOKENIZE = "porter unicode61 remove_diacritics 2 separators 'º'"
 
 PG_COLUMN = "search_vector"
@@ -41,27 +45,28 @@ PG_SEPARATORS = "-./@:+_~<>º"
 _TRIGGERS = {
     f"{FTS_TABLE}_insert": f"""
         CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON {CHUNK_TABLE} BEGIN
-            INSERT INTO {FTS_TABLE}(rowid, heading, text)
-            VALUES (new.id, new.heading, new.text);
+            INSERT INTO {FTS_TABLE}(rowid, context, heading, text)
+            VALUES (new.id, new.context, new.heading, new.text);
         END""",
     f"{FTS_TABLE}_delete": f"""
         CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON {CHUNK_TABLE} BEGIN
-            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, heading, text)
-            VALUES ('delete', old.id, old.heading, old.text);
+            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, context, heading, text)
+            VALUES ('delete', old.id, old.context, old.heading, old.text);
         END""",
     f"{FTS_TABLE}_update": f"""
         CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update
-        AFTER UPDATE OF id, heading, text ON {CHUNK_TABLE} BEGIN
-            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, heading, text)
-            VALUES ('delete', old.id, old.heading, old.text);
-            INSERT INTO {FTS_TABLE}(rowid, heading, text)
-            VALUES (new.id, new.heading, new.text);
+        AFTER UPDATE OF id, context, heading, text ON {CHUNK_TABLE} BEGIN
+            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, context, heading, text)
+            VALUES ('delete', old.id, old.context, old.heading, old.text);
+            INSERT INTO {FTS_TABLE}(rowid, context, heading, text)
+            VALUES (new.id, new.context, new.heading, new.text);
         END""",
 }
 
 _SQLITE_TABLE = f"""
     CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-        heading, text, content='{CHUNK_TABLE}', content_rowid='id', tokenize="{TOKENIZE}"
+        context, heading, text, content='{CHUNK_TABLE}', content_rowid='id',
+        tokenize="{TOKENIZE}"
     )"""
 
 _SQLITE_REBUILD = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"
@@ -70,9 +75,11 @@ _PG_SPACES = " " * len(PG_SEPARATORS)
 _PG_INSTALL = [
     f"ALTER TABLE {CHUNK_TABLE} ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector",
     f"""
-    CREATE OR REPLACE FUNCTION {CHUNK_TABLE}_tsvector(heading text, body text)
+    CREATE OR REPLACE FUNCTION {CHUNK_TABLE}_tsvector(context text, heading text, body text)
     RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         SELECT setweight(to_tsvector('{PG_CONFIG}'::regconfig,
+                   translate(coalesce(context, ''), '{PG_SEPARATORS}', '{_PG_SPACES}')), 'C')
+            || setweight(to_tsvector('{PG_CONFIG}'::regconfig,
                    translate(coalesce(heading, ''), '{PG_SEPARATORS}', '{_PG_SPACES}')), 'A')
             || setweight(to_tsvector('{PG_CONFIG}'::regconfig,
                    translate(coalesce(body, ''), '{PG_SEPARATORS}', '{_PG_SPACES}')), 'B')
@@ -81,25 +88,26 @@ _PG_INSTALL = [
     CREATE OR REPLACE FUNCTION {CHUNK_TABLE}_{PG_COLUMN}() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-        NEW.{PG_COLUMN} := {CHUNK_TABLE}_tsvector(NEW.heading, NEW.text);
+        NEW.{PG_COLUMN} := {CHUNK_TABLE}_tsvector(NEW.context, NEW.heading, NEW.text);
         RETURN NEW;
     END
     $$""",
     f"DROP TRIGGER IF EXISTS {CHUNK_TABLE}_{PG_COLUMN} ON {CHUNK_TABLE}",
     f"""
     CREATE TRIGGER {CHUNK_TABLE}_{PG_COLUMN}
-    BEFORE INSERT OR UPDATE OF heading, text ON {CHUNK_TABLE}
+    BEFORE INSERT OR UPDATE OF context, heading, text ON {CHUNK_TABLE}
     FOR EACH ROW EXECUTE FUNCTION {CHUNK_TABLE}_{PG_COLUMN}()""",
     f"""CREATE INDEX IF NOT EXISTS {CHUNK_TABLE}_{PG_COLUMN}_gin
     ON {CHUNK_TABLE} USING gin ({PG_COLUMN})""",
-    f"UPDATE {CHUNK_TABLE} SET {PG_COLUMN} = {CHUNK_TABLE}_tsvector(heading, text)",
+    f"UPDATE {CHUNK_TABLE} SET {PG_COLUMN} = {CHUNK_TABLE}_tsvector(context, heading, text)",
 ]
 _PG_UNINSTALL = [
     f"DROP TRIGGER IF EXISTS {CHUNK_TABLE}_{PG_COLUMN} ON {CHUNK_TABLE}",
     f"DROP FUNCTION IF EXISTS {CHUNK_TABLE}_{PG_COLUMN}()",
     f"DROP INDEX IF EXISTS {CHUNK_TABLE}_{PG_COLUMN}_gin",
     f"ALTER TABLE {CHUNK_TABLE} DROP COLUMN IF EXISTS {PG_COLUMN}",
-    f"DROP FUNCTION IF EXISTS {CHUNK_TABLE}_tsvector(text, text)",
+    f"DROP FUNCTION IF EXISTS {CHUNK_TABLE}_tsvector(text, text, text)",
+    f"DROP FUNCTION IF EXISTS {CHUNK_TABLE}_tsvector(text, text)",  # before migration 0004
 ]
 
 

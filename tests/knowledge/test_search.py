@@ -354,6 +354,18 @@ def test_edited_chunk_text_is_reindexed(manual):
     assert top("tater") == chunk.pk
 
 
+def test_a_chunk_is_found_by_its_documents_title_which_follows_a_rename():
+    document = add_document("Headset Guide", [("Charging", "Put the units on the dock nightly.")])
+    [chunk] = document.chunks.all()
+    assert search("headset dock") and search("headset") == []  # no title on the chunk yet
+    document.save()  # saving a document puts its title on its chunks
+    assert top("headset") == chunk.pk
+    document.title = "Drive-Thru Radio Guide"
+    document.save()
+    assert top("radio") == chunk.pk
+    assert search("headset") == []
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite rebuilds tables to alter them")
 def test_search_repairs_the_index_after_django_rebuilds_the_chunk_table():
