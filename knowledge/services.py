@@ -12,11 +12,14 @@ import hashlib
 import io
 import logging
 import uuid
+from datetime import timedelta
 from pathlib import PurePath
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from knowledge import citations, ragie
@@ -35,6 +38,8 @@ def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=Non
     Returns (document, created). Raises Rejected for files we cannot read.
     """
     found = detect(filename, data)
+    if found.kind == Document.Kind.PDF:
+        pdf.open_pdf(data).close()  # damaged or locked: refused now, not at ingestion
     checksum = hashlib.sha256(data).hexdigest()
     existing = Document.objects.filter(checksum=checksum).first()
     if existing:
@@ -60,6 +65,20 @@ def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=Non
     return document, True
 
 
+def stuck_after():
+    """How long a document may sit in "processing" without progress before its worker
+    is presumed dead (no task runs longer than CELERY_TASK_TIME_LIMIT)."""
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+
+
+def is_busy(document: Document) -> bool:
+    """Being ingested right now (processing, and not stuck)."""
+    return (
+        document.status == Document.Status.PROCESSING
+        and document.updated_at >= timezone.now() - stuck_after()
+    )
+
+
 def requeue(document: Document) -> None:
     Document.objects.filter(pk=document.pk).update(status=Document.Status.QUEUED, error="")
     document.refresh_from_db()
@@ -67,10 +86,11 @@ def requeue(document: Document) -> None:
 
 def ingest(document_id: int) -> Document:
     """Parse, render and index one document. Safe to call again (re-ingest)."""
+    now = timezone.now()
     claimed = (
         Document.objects.filter(pk=document_id)
-        .exclude(status=Document.Status.PROCESSING)
-        .update(status=Document.Status.PROCESSING, pages_done=0, error="")
+        .filter(~Q(status=Document.Status.PROCESSING) | Q(updated_at__lt=now - stuck_after()))
+        .update(status=Document.Status.PROCESSING, pages_done=0, error="", updated_at=now)
     )
     document = Document.objects.get(pk=document_id)
     if not claimed:
@@ -93,7 +113,7 @@ def ingest(document_id: int) -> Document:
         if not isinstance(exc, Rejected):
             logger.exception("ingesting document %s failed", document_id)
         Document.objects.filter(pk=document_id).update(
-            status=Document.Status.FAILED, error=reason[:2000]
+            status=Document.Status.FAILED, error=reason[:2000], updated_at=timezone.now()
         )
     document.refresh_from_db()
     return document
@@ -179,7 +199,9 @@ def _save(name: str, data: bytes, written: list[str]) -> str:
 
 
 def _set_progress(document: Document, done: int, total: int) -> None:
-    Document.objects.filter(pk=document.pk).update(pages_done=done, page_count=total)
+    Document.objects.filter(pk=document.pk).update(
+        pages_done=done, page_count=total, updated_at=timezone.now()
+    )
 
 
 def _replace_index(document: Document, pages: list[Page], drafts) -> set[str]:

@@ -5,18 +5,20 @@ import io
 import json
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.utils import timezone
 from docx import Document as WordDocument
 from PIL import Image
-from reportlab.lib.pagesizes import letter
-from reportlab.pdfgen import canvas
 
 from knowledge import services
-from knowledge.models import Chunk, Document, Page
+from knowledge.ingest.detect import Rejected
+from knowledge.models import Document
 from knowledge.search import search
+from tests.knowledge.samples import locked_pdf
 
 
 @pytest.fixture
@@ -24,28 +26,33 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def pdf_bytes(lines: list[str], *, password: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=letter, encrypt=password)
-    y = 720
-    for line in lines:
-        pdf.drawString(72, y, line)
-        y -= 16
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (locked_pdf(), "password-protected"),
+        (b"%PDF-1.7\n this is not really a pdf", "damaged or not really a PDF"),
+    ],
+)
+def test_a_locked_or_damaged_pdf_is_refused_at_upload(media, data, reason):
+    with pytest.raises(Rejected, match=reason):
+        services.add_document(filename="manual.pdf", data=data)
+    assert Document.objects.count() == 0
+    assert not default_storage.exists("documents")
 
 
 @pytest.mark.django_db
-def test_a_password_protected_pdf_fails_with_a_reason_and_keeps_the_original(media):
-    data = pdf_bytes(["Fryer filtering schedule"], password="s3cret")
-    document, _ = services.add_document(filename="locked.pdf", data=data)
-    document = services.ingest(document.pk)
-    assert document.status == Document.Status.FAILED
-    assert "password-protected" in document.error
-    assert "unlocked copy" in document.error
-    assert Page.objects.count() == 0 and Chunk.objects.count() == 0
-    assert default_storage.exists(document.original.name)
+def test_a_document_left_processing_by_a_dead_worker_can_be_ingested_again(media, settings):
+    document, _ = services.add_document(filename="close.md", data=b"# Close\n\nLock up.")
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    Document.objects.filter(pk=document.pk).update(status="processing", updated_at=long_ago)
+    document.refresh_from_db()
+    assert not services.is_busy(document)
+    assert services.ingest(document.pk).status == "ready"
+    Document.objects.filter(pk=document.pk).update(status="processing", updated_at=timezone.now())
+    document.refresh_from_db()
+    assert services.is_busy(document)
+    assert services.ingest(document.pk).status == "processing"  # someone is on it
 
 
 def docx_bytes() -> bytes:
