@@ -1,12 +1,14 @@
 """Celery tasks of the knowledge app: thin wrappers that take ids and call services."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from knowledge import ragie, services
-from knowledge.models import Document
+from knowledge.models import Document, SearchEvent
 
 logger = logging.getLogger(__name__)
 
@@ -78,3 +80,11 @@ def ragie_delete_document(self, ragie_id: str) -> dict:
             raise self.retry(exc=exc) from exc
         raise
     return {"ragie_id": ragie_id, "deleted": deleted}
+
+
+@shared_task(name="knowledge.prune_search_events")
+def prune_search_events() -> dict:
+    """Forget searches older than SEARCH_EVENT_DAYS (daily, from beat)."""
+    cutoff = timezone.now() - timedelta(days=settings.SEARCH_EVENT_DAYS)
+    deleted, _ = SearchEvent.objects.filter(created_at__lt=cutoff).delete()
+    return {"deleted": deleted}

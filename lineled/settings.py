@@ -193,6 +193,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lineled.tasks.heartbeat",
         "schedule": timedelta(seconds=env_int("HEARTBEAT_SECONDS", 60, minimum=5)),
     },
+    "prune-search-events": {
+        "task": "knowledge.prune_search_events",
+        "schedule": timedelta(hours=24),
+    },
 }
 
 if REDIS_URL:
@@ -275,6 +279,8 @@ RAGIE_TIMEOUT_SECONDS = env_float("RAGIE_TIMEOUT_SECONDS", 8.0, minimum=0.5)
 SEARCH_BACKEND = env_choice(
     "SEARCH_BACKEND", "ragie" if RAGIE_API_KEY else "local", ("local", "ragie")
 )
+# Days each search is kept (SearchEvent rows, for the retrieval metrics).
+SEARCH_EVENT_DAYS = env_int("SEARCH_EVENT_DAYS", 30, minimum=1)
 if SEARCH_BACKEND == "ragie" and not RAGIE_API_KEY:
     raise ImproperlyConfigured("SEARCH_BACKEND=ragie needs RAGIE_API_KEY")
 

@@ -178,3 +178,21 @@ def test_a_failed_reingest_keeps_the_pages_people_are_looking_at(media, monkeypa
     assert document.status == "ready" and len(after) == len(before)
     assert all(default_storage.exists(name) for pair in after for name in pair)
     assert not any(default_storage.exists(name) for pair in before for name in pair)
+
+
+@pytest.mark.django_db
+def test_old_searches_are_pruned_daily(settings):
+    from knowledge.models import SearchEvent
+    from knowledge.tasks import prune_search_events
+    from lineled.celery import app
+
+    assert app.conf.beat_schedule["prune-search-events"]["task"] == "knowledge.prune_search_events"
+    settings.SEARCH_EVENT_DAYS = 30
+    now = timezone.now()
+    old = SearchEvent.objects.create(backend="local", query="old", created_at=now - timedelta(31))
+    recent = SearchEvent.objects.create(
+        backend="local", query="new", created_at=now - timedelta(29)
+    )
+    assert prune_search_events() == {"deleted": 1}
+    assert list(SearchEvent.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not SearchEvent.objects.filter(pk=old.pk).exists()
