@@ -1,4 +1,384 @@
-"""Writes and reads across the chat app's models.
+"""Conversations and turns: what the websocket, the REST API, ``manage.py ask`` and voice
+all call, so every path stores and answers a question the same way.
 
-Views, consumers, tasks and management commands call these; they hold the logic.
+A turn (``run_turn``) stores the question first, then an answer message (pending), then
+runs the assistant in a task of its own: the answer is saved as it grows and always
+finishes (done, or failed with the reason) even when nobody is listening any more. The
+caller reads events (plain dicts, ready to send as JSON) while it wants them:
+
+    {"type": "start", "conversation": id, "question": id, "message": id}
+    {"type": "token", "text": "..."}                        (many)
+    {"type": "citations", "citations": [citation_json(...), ...]}
+    {"type": "done", "message": id, "declined": bool, "timings": {...}}
+    {"type": "error", "message": "what went wrong", "message_id": id}   (instead of done)
 """
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.utils import timezone
+
+from chat import assistant
+from chat.assistant import Finished, Searched, Sources, TextDelta, Turn
+from chat.models import Citation, Conversation, Feedback, Message
+from knowledge.citations import image_url, thumbnail_url
+from knowledge.search import Passage
+from lineled.errors import Invalid, NotFound
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+HISTORY_TURNS = 6  # earlier messages the assistant sees
+SAVE_EVERY_SECONDS = 0.25  # a streaming answer is written at most this often
+TITLE_CHARS = 80
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_running: set[asyncio.Task] = set()  # answer tasks, kept referenced until they finish
+
+
+# --- Conversations ---------------------------------------------------------------------
+
+
+def conversations_of(user):
+    return Conversation.objects.filter(user=user)
+
+
+def get_conversation(user, conversation_id) -> Conversation:
+    """The user's conversation; NotFound for a missing id or anyone else's (one message
+    for both, so ids of other people's conversations are not confirmed)."""
+    try:
+        conversation_id = int(conversation_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no conversation {conversation_id!r}") from None
+    conversation = Conversation.objects.filter(pk=conversation_id, user=user).first()
+    if conversation is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    return conversation
+
+
+def create_conversation(user, title: str = "") -> Conversation:
+    return Conversation.objects.create(user=user, title=" ".join(title.split())[:200])
+
+
+def clean_question(text) -> str:
+    """The question as it will be stored; Invalid with a message for the user if it is
+    not a question we can take."""
+    if not isinstance(text, str):
+        raise Invalid("the question must be text")
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
+    if not text:
+        raise Invalid("the question is empty; type or say what you want to know")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise Invalid(
+            f"the question is {len(text)} characters long; keep it under "
+            f"{MAX_QUESTION_CHARS} (ask one thing at a time)"
+        )
+    return text
+
+
+def history(conversation: Conversation, before: Message) -> list[Turn]:
+    """The finished messages before ``before``, oldest first, at most HISTORY_TURNS."""
+    rows = (
+        conversation.messages.filter(created_at__lte=before.created_at, status=Message.Status.DONE)
+        .exclude(pk=before.pk)
+        .order_by("-created_at", "-pk")
+        .values_list("role", "text", "search_query")[:HISTORY_TURNS]
+    )
+    return [Turn(role, text, query) for role, text, query in reversed(rows)]
+
+
+def give_feedback(user, message_id, rating: str, reason: str = "") -> Feedback:
+    """Thumbs up or down on an answer in one of the user's conversations."""
+    if rating not in Feedback.Rating.values:
+        raise Invalid("rating must be 'up' or 'down'")
+    message = (
+        Message.objects.filter(
+            pk=message_id, conversation__user=user, role=Message.Role.ASSISTANT
+        ).first()
+        if str(message_id).isdigit()
+        else None
+    )
+    if message is None:
+        raise NotFound(f"no answer {message_id}")
+    feedback, _ = Feedback.objects.update_or_create(
+        message=message, user=user, defaults={"rating": rating, "reason": reason.strip()[:2000]}
+    )
+    return feedback
+
+
+# --- Citations as the clients see them -------------------------------------------------
+
+
+def citation_json(citation: Citation) -> dict:
+    first = citation.pages[0] if citation.pages else 1
+    document_id = citation.document_id
+    return {
+        "rank": citation.rank,
+        "document_id": document_id,
+        "chunk_id": citation.chunk_id,
+        "title": citation.title,
+        "filename": citation.filename,
+        "pages": citation.pages,
+        "heading": citation.heading,
+        "snippet": citation.snippet,
+        "score": citation.score,
+        "image_url": image_url(document_id, first, citation.chunk_id) if document_id else None,
+        "thumbnail_url": thumbnail_url(document_id, first, citation.chunk_id)
+        if document_id
+        else None,
+    }
+
+
+def message_json(message: Message) -> dict:
+    """A message with its citations, as the API and the chat screen show it."""
+    return {
+        "id": message.pk,
+        "conversation": message.conversation_id,
+        "role": message.role,
+        "modality": message.modality,
+        "text": message.text,
+        "status": message.status,
+        "error": message.error,
+        "declined": message.declined,
+        "created_at": message.created_at.isoformat(),
+        "citations": [citation_json(c) for c in message.citations.all()],
+        "timings": timings(message),
+    }
+
+
+def timings(message: Message) -> dict:
+    return {
+        "search_ms": message.search_ms,
+        "first_token_ms": message.first_token_ms,
+        "answer_ms": message.answer_ms,
+        "total_ms": message.total_ms,
+    }
+
+
+# --- A turn ------------------------------------------------------------------------------
+
+
+async def run_turn(
+    conversation: Conversation, user, text, *, modality: str = Message.Modality.TEXT
+) -> AsyncIterator[dict]:
+    """Store the question, answer it, and yield the events described above.
+
+    Raises Invalid (before storing anything) for a question we cannot take. Stopping
+    the iteration early does not stop the answer: it is finished and stored anyway.
+    """
+    question = clean_question(text)
+    if modality not in Message.Modality.values:
+        raise Invalid(f"modality must be one of: {', '.join(Message.Modality.values)}")
+    asked, answer, turns = await sync_to_async(_begin)(conversation, question, modality)
+    queue: asyncio.Queue = asyncio.Queue()
+    task = asyncio.create_task(_answer(answer, question, turns, user, modality, queue))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    yield {
+        "type": "start",
+        "conversation": conversation.pk,
+        "question": asked.pk,
+        "message": answer.pk,
+    }
+    while (event := await queue.get()) is not None:
+        yield event
+
+
+def answer_now(conversation: Conversation, user, text, *, modality="text") -> list[dict]:
+    """Run a whole turn from synchronous code (``manage.py ask``); all its events."""
+    from asgiref.sync import async_to_sync
+
+    async def collect():
+        return [event async for event in run_turn(conversation, user, text, modality=modality)]
+
+    return async_to_sync(collect)()
+
+
+async def wait_for_answers() -> None:
+    """Wait until every answer task has finished (tests, graceful shutdown)."""
+    while _running:
+        await asyncio.gather(*list(_running), return_exceptions=True)
+
+
+def _begin(conversation: Conversation, question: str, modality: str):
+    now = timezone.now()
+    with transaction.atomic():
+        asked = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.USER,
+            modality=modality,
+            text=question,
+            status=Message.Status.DONE,
+            created_at=now,
+            finished_at=now,
+        )
+        answer = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            modality=modality,
+            status=Message.Status.PENDING,
+            reply_to=asked,
+            created_at=now,
+        )
+        fields = {"updated_at": now}
+        if not conversation.title:
+            fields["title"] = _title(question)
+        Conversation.objects.filter(pk=conversation.pk).update(**fields)
+    return asked, answer, history(conversation, asked)
+
+
+def _title(question: str) -> str:
+    question = " ".join(question.split())
+    if len(question) <= TITLE_CHARS:
+        return question
+    return question[: TITLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+class _Progress:
+    """Saves a growing answer at most every SAVE_EVERY_SECONDS."""
+
+    def __init__(self, message: Message):
+        self.message = message
+        self.saved_at = 0.0
+
+    async def save(self, force: bool = False, **fields) -> None:
+        for name, value in fields.items():
+            setattr(self.message, name, value)
+        now = time.monotonic()
+        if force or now - self.saved_at >= SAVE_EVERY_SECONDS:
+            self.saved_at = now
+            names = ["text", "status", *fields]
+            await sync_to_async(self.message.save)(update_fields=sorted(set(names)))
+
+
+async def _answer(answer: Message, question, turns, user, modality, queue: asyncio.Queue):
+    """Run the assistant for ``answer``; store it; feed events to ``queue``; never raise."""
+    started = time.perf_counter()
+    progress = _Progress(answer)
+    parts: list[str] = []
+    passages: list[Passage] = []
+    finished: Finished | None = None
+
+    def elapsed() -> float:
+        return round((time.perf_counter() - started) * 1000, 2)
+
+    try:
+        events = assistant.stream_answer(
+            question=question, history=turns, user=user, modality=modality
+        )
+        async for event in events:
+            if isinstance(event, Searched):
+                answer.search_query = event.query[:500]
+                answer.topic = event.topic[:32]
+                answer.search_ms = round((answer.search_ms or 0) + event.search_ms, 2)
+            elif isinstance(event, TextDelta) and event.text:
+                if answer.first_token_ms is None:
+                    answer.first_token_ms = elapsed()
+                parts.append(event.text)
+                queue.put_nowait({"type": "token", "text": event.text})
+                await progress.save(text="".join(parts), status=Message.Status.STREAMING)
+            elif isinstance(event, Sources):
+                passages = list(event.passages)
+            elif isinstance(event, Finished):
+                finished = event
+        if finished is None:
+            raise RuntimeError("the assistant stopped without finishing its answer")
+        total = elapsed()
+        answer.text = "".join(parts).strip()
+        answer.declined = finished.declined
+        answer.model_name = finished.model_name[:100]
+        answer.input_tokens = finished.input_tokens
+        answer.output_tokens = finished.output_tokens
+        answer.total_ms = total
+        answer.answer_ms = round(total - (answer.search_ms or 0), 2)
+        answer.status = Message.Status.DONE
+        answer.finished_at = timezone.now()
+        citations = await sync_to_async(_finish)(answer, passages)
+        queue.put_nowait({"type": "citations", "citations": [citation_json(c) for c in citations]})
+        queue.put_nowait(
+            {
+                "type": "done",
+                "message": answer.pk,
+                "declined": answer.declined,
+                "timings": timings(answer),
+            }
+        )
+    except Exception as exc:  # recorded on the message and told to the client
+        logger.exception("answering message %s failed", answer.pk)
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        answer.text = "".join(parts).strip()
+        answer.status = Message.Status.FAILED
+        answer.error = reason
+        answer.total_ms = elapsed()
+        answer.finished_at = timezone.now()
+        try:
+            await sync_to_async(answer.save)()
+        except Exception:
+            logger.exception("could not record the failure of message %s", answer.pk)
+        queue.put_nowait(
+            {
+                "type": "error",
+                "message": "The assistant could not finish this answer. Try asking again.",
+                "message_id": answer.pk,
+            }
+        )
+    finally:
+        queue.put_nowait(None)
+
+
+def _finish(answer: Message, passages: list[Passage]) -> list[Citation]:
+    """Save the finished answer and its citations together."""
+    cited = _cited_ranks(answer.text, len(passages))
+    citations = [
+        Citation(
+            message=answer,
+            rank=rank,
+            document_id=passages[rank - 1].document_id,
+            chunk_id=passages[rank - 1].chunk_id,
+            title=passages[rank - 1].title[:300],
+            filename=passages[rank - 1].filename[:255],
+            pages=list(passages[rank - 1].pages),
+            heading=" › ".join(passages[rank - 1].heading)[:1000],
+            snippet=passages[rank - 1].snippet,
+            score=passages[rank - 1].score,
+        )
+        for rank in cited
+    ]
+    _unlink_deleted(citations)
+    with transaction.atomic():
+        answer.save()
+        Citation.objects.bulk_create(citations)
+    return citations
+
+
+def _cited_ranks(text: str, count: int) -> list[int]:
+    """The passage ranks the text's [n] markers use (all of them if it has none)."""
+    used = sorted({int(n) for n in re.findall(r"\[(\d{1,2})\]", text) if 1 <= int(n) <= count})
+    return used or list(range(1, count + 1))
+
+
+def _unlink_deleted(citations: list[Citation]) -> None:
+    """A document deleted while the answer was written: keep the citation's text, drop
+    its links."""
+    from knowledge.models import Chunk, Document
+
+    chunks = set(
+        Chunk.objects.filter(pk__in=[c.chunk_id for c in citations]).values_list("pk", flat=True)
+    )
+    documents = set(
+        Document.objects.filter(pk__in=[c.document_id for c in citations]).values_list(
+            "pk", flat=True
+        )
+    )
+    for citation in citations:
+        if citation.chunk_id not in chunks:
+            citation.chunk_id = None
+        if citation.document_id not in documents:
+            citation.document_id = None

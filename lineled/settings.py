@@ -271,6 +271,17 @@ STORAGES = {
     },
 }
 
+# --- Assistant ---------------------------------------------------------------------
+# "local": the offline grounded model. Otherwise a PydanticAI model string such as
+# "openai:gpt-4o-mini" or "anthropic:claude-3-5-haiku-latest" (the provider's usual key
+# variable, e.g. OPENAI_API_KEY, must be set), or "openai:MODEL" with LINELED_MODEL_BASE_URL
+# for an OpenAI-compatible server.
+LINELED_MODEL = env_str("LINELED_MODEL", "local") or "local"
+LINELED_MODEL_BASE_URL = env_str("LINELED_MODEL_BASE_URL", "") or ""
+LINELED_MODEL_API_KEY = env_str("LINELED_MODEL_API_KEY", "") or ""
+# Seconds a cloud model may take for one answer before it fails.
+LINELED_MODEL_TIMEOUT_SECONDS = env_float("LINELED_MODEL_TIMEOUT_SECONDS", 30.0, minimum=1.0)
+
 # --- Knowledge base -------------------------------------------------------------
 # "local" (full-text search in this database) unless RAGIE_API_KEY is set.
 RAGIE_API_KEY = env_str("RAGIE_API_KEY", "") or ""
