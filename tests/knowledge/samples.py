@@ -1,8 +1,30 @@
-"""Small files the knowledge tests upload."""
+"""Files and helpers the knowledge tests share."""
 
 import io
+from pathlib import Path
 
 import pypdfium2 as pdfium
+from django.test import Client
+
+from knowledge.demo.loader import MANUALS
+
+WALK_IN = MANUALS / "hb-eq-104-walk-in.pdf"  # 4 pages
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def ready_document(user=None, path: Path = WALK_IN, title: str = "Walk-in manual"):
+    """A demo manual added and ingested here and now."""
+    from knowledge import services
+
+    document, _ = services.add_document(
+        filename=path.name, data=path.read_bytes(), uploaded_by=user, title=title
+    )
+    return services.ingest(document.pk)
 
 
 def scanned_pdf() -> bytes:

@@ -9,11 +9,11 @@ from django.test import Client
 
 from knowledge import services, tasks
 from knowledge.models import Chunk, Document, Page, SearchEvent
+from tests.knowledge.samples import ready_document
 
 pytestmark = pytest.mark.django_db
 
 MANUALS = Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "manuals"
-WALK_IN = MANUALS / "hb-eq-104-walk-in.pdf"  # 4 pages
 DOCUMENTS = "/admin/knowledge/document/"
 
 
@@ -27,13 +27,6 @@ def ops(charlie) -> Client:
     client = Client()
     client.force_login(charlie)
     return client
-
-
-def ready_document(user=None, path: Path = WALK_IN) -> Document:
-    document, _ = services.add_document(
-        filename=path.name, data=path.read_bytes(), uploaded_by=user, title="Walk-in manual"
-    )
-    return services.ingest(document.pk)
 
 
 def test_only_ops_opens_the_knowledge_pages_of_the_console(alice, bob, ops):

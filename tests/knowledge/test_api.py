@@ -14,13 +14,13 @@ from knowledge import services, tasks
 from knowledge.ingest import detect
 from knowledge.models import Chunk, Document, Page
 from lineled.services import create_token
-from tests.knowledge.samples import locked_pdf, scanned_pdf
+from tests.knowledge.samples import WALK_IN, locked_pdf, scanned_pdf, signed_in
+from tests.knowledge.samples import ready_document as _ready_document
 
 pytestmark = pytest.mark.django_db
 
 MANUALS = Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "manuals"
 MB = 1024 * 1024
-WALK_IN = MANUALS / "hb-eq-104-walk-in.pdf"  # 4 pages
 DOCUMENTS = "/api/knowledge/documents"
 
 
@@ -34,12 +34,6 @@ def delay():
     """The Celery task's ``delay``, replaced by a mock: what was enqueued, not run."""
     with mock.patch.object(tasks.ingest_document, "delay") as patched:
         yield patched
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def media_files(settings) -> list[Path]:
@@ -58,15 +52,13 @@ def png_bytes(color: str = "orange") -> bytes:
     return buffer.getvalue()
 
 
+def ready_document(user=None, path=WALK_IN, title=""):
+    """A manual ingested now, titled from its PDF unless ``title`` is given."""
+    return _ready_document(user, path, title)
+
+
 def upload(client: Client, file, **fields):
     return client.post(DOCUMENTS, {"file": file, **fields})
-
-
-def ready_document(user=None, path: Path = WALK_IN, title: str = "") -> Document:
-    document, _ = services.add_document(
-        filename=path.name, data=path.read_bytes(), uploaded_by=user, title=title
-    )
-    return services.ingest(document.pk)
 
 
 # --- Upload ---------------------------------------------------------------------

@@ -5,34 +5,19 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
-from django.test import Client
 
 from knowledge import services
 from knowledge.models import Chunk, Document
-from tests.knowledge.samples import scanned_pdf
+from tests.knowledge.samples import WALK_IN, ready_document, scanned_pdf, signed_in
 
 pytestmark = pytest.mark.django_db
 
 MANUALS = Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "manuals"
-WALK_IN = MANUALS / "hb-eq-104-walk-in.pdf"  # 4 pages
 
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def ready_document(user=None, path: Path = WALK_IN) -> Document:
-    document, _ = services.add_document(
-        filename=path.name, data=path.read_bytes(), uploaded_by=user, title="Walk-in manual"
-    )
-    return services.ingest(document.pk)
 
 
 def page_url(document: Document, number: int) -> str:
