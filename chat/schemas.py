@@ -1,3 +1,122 @@
 """Ninja schemas of the chat app's API, fields listed explicitly."""
 
-from ninja import Schema  # noqa: F401
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from ninja import Field, Schema
+
+from chat.models import Feedback, Message
+
+# Literals rather than the model's enums: an enum would become an OpenAPI component
+# named plainly "Role" or "Status", which another app's schemas could collide with.
+MessageRole = Literal[tuple(Message.Role.values)]
+MessageModality = Literal[tuple(Message.Modality.values)]
+MessageStatus = Literal[tuple(Message.Status.values)]
+Rating = Literal[tuple(Feedback.Rating.values)]
+
+
+class LastMessageOut(Schema):
+    role: MessageRole
+    text: str = Field(description="The start of the message, at most 200 characters.")
+    status: MessageStatus
+    created_at: datetime
+
+
+class ConversationOut(Schema):
+    id: int
+    title: str = Field(description="The first question, unless renamed; may be empty.")
+    created_at: datetime
+    updated_at: datetime = Field(description="When the last question was asked.")
+    message_count: int = Field(description="Questions and answers together.")
+    last_message: LastMessageOut | None
+
+    @staticmethod
+    def resolve_last_message(conversation) -> dict | None:
+        """From the annotations of ``services.listed_conversations``."""
+        if isinstance(conversation, dict):
+            return conversation.get("last_message")
+        if conversation.last_at is None:
+            return None
+        return {
+            "role": conversation.last_role,
+            "text": conversation.last_text,
+            "status": conversation.last_status,
+            "created_at": conversation.last_at,
+        }
+
+
+class ConversationIn(Schema):
+    title: str = Field("", max_length=200, description="Empty: the first question names it.")
+
+
+class ConversationPatch(Schema):
+    title: str = Field(..., min_length=1, max_length=200)
+
+
+class CitationOut(Schema):
+    rank: int = Field(description="The [n] marker in the answer's text.")
+    document_id: int | None = Field(description="None if the document was deleted since.")
+    chunk_id: int | None
+    title: str
+    filename: str
+    pages: list[int]
+    heading: str = Field(description="Section titles, outermost first, joined by ' › '.")
+    snippet: str = Field(description="HTML: escaped text with the matched words in <mark>.")
+    score: float
+    image_url: str | None = Field(description="The first page's image, passage highlighted.")
+    thumbnail_url: str | None
+
+
+class TimingsOut(Schema):
+    search_ms: float | None
+    first_token_ms: float | None
+    answer_ms: float | None
+    total_ms: float | None
+
+
+class MyFeedbackOut(Schema):
+    rating: Rating
+    reason: str
+
+
+class MessageOut(Schema):
+    id: int
+    conversation: int
+    role: MessageRole
+    modality: MessageModality
+    text: str
+    status: MessageStatus
+    error: str = Field(description="Why the answer failed; empty otherwise.")
+    declined: bool = Field(description="Nothing in the manuals answered the question.")
+    reply_to: int | None = Field(description="For an answer: the question's id.")
+    created_at: datetime
+    citations: list[CitationOut]
+    timings: TimingsOut
+    feedback: MyFeedbackOut | None = Field(description="Your rating of this answer, if any.")
+
+
+class ConversationDetailOut(ConversationOut):
+    messages: list[MessageOut] = Field(description="Oldest first.")
+
+
+class AskIn(Schema):
+    text: str = Field(description="The question, 1 to 2000 characters.")
+    modality: MessageModality = "text"
+
+
+class TurnOut(Schema):
+    question: MessageOut
+    answer: MessageOut
+
+
+class FeedbackIn(Schema):
+    rating: Rating
+    reason: str = Field("", max_length=2000)
+
+
+class FeedbackOut(Schema):
+    message: int
+    rating: Rating
+    reason: str

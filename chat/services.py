@@ -16,14 +16,17 @@ caller reads events (plain dicts, ready to send as JSON) while it wants them:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import time
 import unicodedata
 from collections.abc import AsyncIterator
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.db import transaction
+from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from chat import assistant
@@ -39,6 +42,7 @@ MAX_QUESTION_CHARS = 2000
 HISTORY_TURNS = 6  # earlier messages the assistant sees
 SAVE_EVERY_SECONDS = 0.25  # a streaming answer is written at most this often
 TITLE_CHARS = 80
+PREVIEW_CHARS = 200  # of the last message, in conversation lists
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _running: set[asyncio.Task] = set()  # answer tasks, kept referenced until they finish
 
@@ -63,8 +67,44 @@ def get_conversation(user, conversation_id) -> Conversation:
     return conversation
 
 
+def listed_conversations(user):
+    """The user's conversations, most recently asked in first, each annotated with
+    ``message_count`` and its last message's ``last_role``, ``last_text`` (the first
+    PREVIEW_CHARS characters), ``last_status`` and ``last_at`` (None when empty)."""
+    messages = Message.objects.filter(conversation=OuterRef("pk"))
+    last = messages.order_by("-created_at", "-pk")
+    count = messages.order_by().values("conversation").annotate(n=Count("pk")).values("n")
+    return conversations_of(user).annotate(
+        message_count=Coalesce(Subquery(count), 0),
+        last_role=Subquery(last.values("role")[:1]),
+        last_text=Subquery(last.values(preview=Substr("text", 1, PREVIEW_CHARS))[:1]),
+        last_status=Subquery(last.values("status")[:1]),
+        last_at=Subquery(last.values("created_at")[:1]),
+    )
+
+
 def create_conversation(user, title: str = "") -> Conversation:
-    return Conversation.objects.create(user=user, title=" ".join(title.split())[:200])
+    return Conversation.objects.create(user=user, title=_clean_title(title))
+
+
+def rename_conversation(conversation: Conversation, title: str) -> Conversation:
+    """A new title (whitespace collapsed); Invalid if blank. Not counted as activity:
+    ``updated_at`` (the list's order) is when a question was last asked."""
+    title = _clean_title(title)
+    if not title:
+        raise Invalid("the title cannot be blank")
+    conversation.title = title
+    conversation.save(update_fields=["title"])
+    return conversation
+
+
+def delete_conversation(conversation: Conversation) -> None:
+    """Delete it with its messages; an answer being written meanwhile is dropped."""
+    conversation.delete()
+
+
+def _clean_title(title: str) -> str:
+    return " ".join(title.split())[:200]
 
 
 def clean_question(text) -> str:
@@ -136,9 +176,13 @@ def citation_json(citation: Citation) -> dict:
     }
 
 
-def message_json(message: Message) -> dict:
-    """A message with its citations, as the API and the chat screen show it."""
-    return {
+def message_json(message: Message, user=None) -> dict:
+    """A message with its citations, as the API and the chat screen show it.
+
+    With ``user``, also ``"feedback"``: that user's ``{"rating", "reason"}`` on the
+    answer, or None. ``messages_for`` prefetches what this reads.
+    """
+    data = {
         "id": message.pk,
         "conversation": message.conversation_id,
         "role": message.role,
@@ -147,10 +191,37 @@ def message_json(message: Message) -> dict:
         "status": message.status,
         "error": message.error,
         "declined": message.declined,
+        "reply_to": message.reply_to_id,
         "created_at": message.created_at.isoformat(),
         "citations": [citation_json(c) for c in message.citations.all()],
         "timings": timings(message),
     }
+    if user is not None:
+        data["feedback"] = _feedback_json(message, user)
+    return data
+
+
+def messages_for(user, conversation: Conversation | None = None, *, ids=None):
+    """Messages oldest first, of ``conversation`` or with these ``ids`` (in the user's
+    conversations only), with their citations and the user's feedback prefetched."""
+    messages = Message.objects.filter(conversation__user=user)
+    if conversation is not None:
+        messages = messages.filter(conversation=conversation)
+    if ids is not None:
+        messages = messages.filter(pk__in=ids)
+    return messages.order_by("created_at", "pk").prefetch_related(
+        "citations",
+        Prefetch("feedback", queryset=Feedback.objects.filter(user=user), to_attr="user_feedback"),
+    )
+
+
+def _feedback_json(message: Message, user) -> dict | None:
+    if message.role != Message.Role.ASSISTANT:
+        return None
+    given = getattr(message, "user_feedback", None)  # prefetched by messages_for
+    if given is None:
+        given = list(message.feedback.filter(user=user))
+    return {"rating": given[0].rating, "reason": given[0].reason} if given else None
 
 
 def timings(message: Message) -> dict:
@@ -170,24 +241,25 @@ async def run_turn(
 ) -> AsyncIterator[dict]:
     """Store the question, answer it, and yield the events described above.
 
-    Raises Invalid (before storing anything) for a question we cannot take. Stopping
-    the iteration early does not stop the answer: it is finished and stored anyway.
+    Raises Invalid (before storing anything) for a question we cannot take, NotFound if
+    the conversation was deleted meanwhile. Stopping the iteration early, or cancelling
+    the task that iterates (a closed socket, a dropped HTTP stream), at any point does
+    not stop the answer: it is finished and stored anyway.
     """
     question = clean_question(text)
     if modality not in Message.Modality.values:
         raise Invalid(f"modality must be one of: {', '.join(Message.Modality.values)}")
-    asked, answer, turns = await sync_to_async(_begin)(conversation, question, modality)
     queue: asyncio.Queue = asyncio.Queue()
-    task = asyncio.create_task(_answer(answer, question, turns, user, modality, queue))
+    # Storing the question happens in the task too: a caller cancelled while it is
+    # being stored would otherwise leave an answer pending forever.
+    task = asyncio.create_task(
+        _turn(conversation, question, user, modality, queue), context=_detached_context()
+    )
     _running.add(task)
     task.add_done_callback(_running.discard)
-    yield {
-        "type": "start",
-        "conversation": conversation.pk,
-        "question": asked.pk,
-        "message": answer.pk,
-    }
     while (event := await queue.get()) is not None:
+        if isinstance(event, Exception):
+            raise event
         yield event
 
 
@@ -207,9 +279,50 @@ async def wait_for_answers() -> None:
         await asyncio.gather(*list(_running), return_exceptions=True)
 
 
+def _detached_context() -> contextvars.Context:
+    """The current context minus the thread-sensitive context of a request.
+
+    Django's ASGI handler runs each request's database work on a thread of its own and
+    stops it when the request ends. An answer that outlives its request (a dropped
+    stream) would then make asgiref start another thread, holding a database connection
+    that nobody closes; without the request's context it uses the shared thread, as
+    websocket consumers do. A calling sync thread (``answer_now``) is still used.
+    """
+    context = contextvars.copy_context()
+    context.run(SyncToAsync.thread_sensitive_context.set, None)
+    return context
+
+
+async def _turn(conversation: Conversation, question: str, user, modality: str, queue):
+    """Store the question and an empty answer, then answer it; errors storing the
+    question go to ``queue`` for ``run_turn`` to raise."""
+    try:
+        asked, answer, turns = await sync_to_async(_begin)(conversation, question, modality)
+    except Exception as exc:
+        queue.put_nowait(exc)
+        queue.put_nowait(None)
+        return
+    queue.put_nowait(
+        {
+            "type": "start",
+            "conversation": conversation.pk,
+            "question": asked.pk,
+            "message": answer.pk,
+        }
+    )
+    await _answer(answer, question, turns, user, modality, queue)
+
+
 def _begin(conversation: Conversation, question: str, modality: str):
     now = timezone.now()
     with transaction.atomic():
+        # First, so a conversation deleted meanwhile is a NotFound, not an IntegrityError
+        # at commit (and its row stays locked until the messages are in).
+        if not Conversation.objects.filter(pk=conversation.pk).update(updated_at=now):
+            raise NotFound(f"no conversation {conversation.pk}")
+        # Titled from its first question unless it has a title by now: ``conversation``
+        # may be an old copy (a socket keeps one while the user renames it elsewhere).
+        Conversation.objects.filter(pk=conversation.pk, title="").update(title=_title(question))
         asked = Message.objects.create(
             conversation=conversation,
             role=Message.Role.USER,
@@ -227,10 +340,6 @@ def _begin(conversation: Conversation, question: str, modality: str):
             reply_to=asked,
             created_at=now,
         )
-        fields = {"updated_at": now}
-        if not conversation.title:
-            fields["title"] = _title(question)
-        Conversation.objects.filter(pk=conversation.pk).update(**fields)
     return asked, answer, history(conversation, asked)
 
 
@@ -311,17 +420,20 @@ async def _answer(answer: Message, question, turns, user, modality, queue: async
             }
         )
     except Exception as exc:  # recorded on the message and told to the client
-        logger.exception("answering message %s failed", answer.pk)
-        reason = f"{type(exc).__name__}: {exc}"[:2000]
         answer.text = "".join(parts).strip()
         answer.status = Message.Status.FAILED
-        answer.error = reason
+        answer.error = f"{type(exc).__name__}: {exc}"[:2000]
         answer.total_ms = elapsed()
         answer.finished_at = timezone.now()
         try:
-            await sync_to_async(answer.save)()
+            recorded = await sync_to_async(_record_failure)(answer)
         except Exception:
             logger.exception("could not record the failure of message %s", answer.pk)
+            recorded = True
+        if recorded:
+            logger.error("answering message %s failed", answer.pk, exc_info=exc)
+        else:  # its conversation was deleted while it was being answered
+            logger.info("message %s was deleted while it was being answered", answer.pk)
         queue.put_nowait(
             {
                 "type": "error",
@@ -331,6 +443,16 @@ async def _answer(answer: Message, question, turns, user, modality, queue: async
         )
     finally:
         queue.put_nowait(None)
+
+
+def _record_failure(answer: Message) -> bool:
+    """Store a failed answer; False if it no longer exists (an update, so a message
+    deleted with its conversation is not written back)."""
+    fields = ["text", "status", "error", "declined", "search_query", "topic", "model_name"]
+    fields += ["input_tokens", "output_tokens", "search_ms", "first_token_ms", "answer_ms"]
+    fields += ["total_ms", "finished_at"]
+    updated = Message.objects.filter(pk=answer.pk).update(**{f: getattr(answer, f) for f in fields})
+    return updated > 0
 
 
 def _finish(answer: Message, passages: list[Passage]) -> list[Citation]:
@@ -353,7 +475,7 @@ def _finish(answer: Message, passages: list[Passage]) -> list[Citation]:
     ]
     _unlink_deleted(citations)
     with transaction.atomic():
-        answer.save()
+        answer.save(force_update=True)  # fails if deleted meanwhile, rather than re-create it
         Citation.objects.bulk_create(citations)
     return citations
 

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from chat.consumers import ChatConsumer
 from lineled.consumers import NotificationsConsumer
 
 websocket_urlpatterns = [
     path("ws/notifications/", NotificationsConsumer.as_asgi()),
+    path("ws/chat/<str:conversation_id>/", ChatConsumer.as_asgi()),
 ]

@@ -204,7 +204,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # channels_redis waits for messages with 5 s blocking reads; redis-py 8
+                # gives every socket a 5 s timeout, which would cut those reads (and
+                # the consumer) off. Reads may take longer than the wait itself.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": env_str("CHANNELS_PREFIX", "lineled"),
             },
         }

@@ -101,3 +101,19 @@ def test_the_server_refuses_a_websocket_from_a_foreign_origin(tmp_path, bob):
                 url, additional_headers={"Cookie": cookie, "Origin": "https://evil.example"}
             )
         assert refused.value.response.status_code == 403
+
+
+async def test_an_idle_redis_channel_layer_keeps_waiting_for_messages(redis_url):
+    """A consumer sits in receive() between messages; with redis-py 8's default 5 s socket
+    timeout, channels_redis's 5 s blocking read failed and the consumer died."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    name = await layer.new_channel()
+    with pytest.raises(asyncio.TimeoutError):  # still waiting: no redis TimeoutError
+        await asyncio.wait_for(layer.receive(name), timeout=6.5)
+    await layer.send(name, {"type": "hello"})
+    assert (await asyncio.wait_for(layer.receive(name), timeout=5))["type"] == "hello"
+    await layer.flush()

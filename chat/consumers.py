@@ -1,0 +1,158 @@
+"""The chat websocket: questions in, answers streamed out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from chat import services
+from lineled.consumers import CLOSE_UNAUTHENTICATED
+from lineled.errors import Invalid, NotFound
+from lineled.roles import role_of
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NOT_FOUND = 4404
+MAX_FRAME_BYTES = 64 * 1024
+ASK_EXAMPLE = '{"type": "ask", "text": "how long do fries cook?"}'
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """``/ws/chat/<conversation_id>/``: ask in one of your conversations, answers stream.
+
+    Connecting:
+
+    - Not signed in, or signed in without a role: closed with 4401 before it is
+      accepted (the handshake fails), as ``/ws/notifications/`` does.
+    - A conversation that does not exist or is someone else's: accepted, then
+      ``{"type": "error", "message": "no conversation N", "code": "not_found"}`` and
+      closed with 4404. Accepted first so that a browser can show why: a refused
+      handshake reaches its JavaScript as a bare 1006.
+    - Otherwise: ``{"type": "ready", "conversation": id}``.
+
+    The client sends JSON text frames:
+
+    - ``{"type": "ask", "text": "...", "modality": "text"}`` (modality optional,
+      ``"text"`` or ``"voice"``): the answer's events follow as ``services.run_turn``
+      yields them: ``start``, ``token`` (many), ``citations``, ``done``, or ``error``
+      (with ``message_id``) instead of ``done`` when the answer fails.
+    - ``{"type": "ping"}``: answered ``{"type": "pong"}``.
+
+    A frame that cannot be taken is answered ``{"type": "error", "message": ...,
+    "code": ...}`` and the socket stays open; nothing is stored for it. Codes:
+    ``invalid_json`` (not JSON, not an object, or a binary frame), ``unknown_type``,
+    ``invalid`` (empty or too long question, unknown modality), ``too_large`` (a frame
+    over 64 KB), ``busy`` (an ask while an answer is streaming: one at a time),
+    ``unavailable`` (the question could not be stored, e.g. the database is down), and
+    ``not_found`` (the conversation was deleted meanwhile; the socket is then closed
+    with 4404).
+
+    Closing the socket mid-answer stops only the sending: the answer is finished and
+    stored all the same (``run_turn`` runs it in a task of its own).
+    """
+
+    conversation = None
+    relay: asyncio.Task | None = None
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if await _role(user) is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
+        try:
+            self.conversation = await database_sync_to_async(services.get_conversation)(
+                user, conversation_id
+            )
+        except NotFound as exc:
+            await self.accept()
+            await self.refuse_and_close(exc.message)
+            return
+        await self.accept()
+        await self.send_json({"type": "ready", "conversation": self.conversation.pk})
+
+    async def disconnect(self, code):
+        # Only the relay to this socket; the answer's own task goes on (see run_turn).
+        if self.relay is not None:
+            self.relay.cancel()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data is None:
+            await self.refuse("send JSON text frames, not binary ones", "invalid_json")
+        elif len(text_data) > MAX_FRAME_BYTES or len(text_data.encode()) > MAX_FRAME_BYTES:
+            size = len(text_data.encode()) // 1024
+            await self.refuse(
+                f"the frame is {size} KB; frames may be at most {MAX_FRAME_BYTES // 1024} KB",
+                "too_large",
+            )
+        else:
+            try:
+                content = json.loads(text_data)
+            except ValueError:
+                content = None
+            if not isinstance(content, dict):
+                await self.refuse(f"send a JSON object, such as {ASK_EXAMPLE}", "invalid_json")
+            else:
+                await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        kind = content.get("type")
+        if kind == "ask":
+            await self.ask(content.get("text"), content.get("modality") or "text")
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.refuse(
+                f'unknown message type {kind!r}; send {ASK_EXAMPLE} or {{"type": "ping"}}',
+                "unknown_type",
+            )
+
+    async def ask(self, text, modality) -> None:
+        """Store the question and start relaying its answer. Runs up to the start event
+        here (frames are handled one at a time), so the next ask finds the relay."""
+        if self.relay is not None and not self.relay.done():
+            await self.refuse("wait for the current answer to finish", "busy")
+            return
+        events = services.run_turn(self.conversation, self.scope["user"], text, modality=modality)
+        try:
+            start = await anext(events)
+        except Invalid as exc:
+            await self.refuse(exc.message, "invalid")
+            return
+        except NotFound as exc:
+            await self.refuse_and_close(exc.message)
+            return
+        except Exception:  # the database is down, say; the socket can stay open
+            logger.exception("storing a question from a chat socket failed")
+            await self.refuse("the question could not be stored; try again shortly", "unavailable")
+            return
+        await self.send_json(start)
+        self.relay = asyncio.create_task(self.send_events(events))
+
+    async def send_events(self, events) -> None:
+        try:
+            async for event in events:
+                await self.send_json(event)
+        except OSError:  # the client is gone (the server says so before disconnect runs)
+            pass
+        except Exception:  # run_turn itself does not raise once started; be safe anyway
+            logger.exception("relaying an answer to a chat socket failed")
+            with contextlib.suppress(OSError):
+                await self.refuse("the answer could not be sent; reload the page", "unavailable")
+
+    async def refuse(self, message: str, code: str) -> None:
+        await self.send_json({"type": "error", "message": message, "code": code})
+
+    async def refuse_and_close(self, message: str) -> None:
+        await self.refuse(message, "not_found")
+        await self.close(code=CLOSE_NOT_FOUND)
+
+
+@database_sync_to_async
+def _role(user):
+    return role_of(user)
