@@ -18,6 +18,7 @@ urlpatterns = [
     path("team/", views.team, name="team"),
     path("system/", views.system_page, name="system"),
     path("system/ping", views.system_ping, name="system-ping"),
+    path("chat/", include("chat.urls")),
     path("knowledge/", include("knowledge.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
