@@ -49,6 +49,13 @@ BENCHMARKS = {
             "knowledge.benchmarks.ingest:run",
             "knowledge.benchmarks.ingest:add_arguments",
         ),
+        Benchmark(
+            "chat",
+            "answers through chat.services: latency p50/p95, time to first token, fact recall, "
+            "decline accuracy, follow-up accuracy",
+            "chat.benchmarks.chat:run",
+            "chat.benchmarks.chat:add_arguments",
+        ),
     ]
 }
 

@@ -1,15 +1,18 @@
 """The assistant: one answer, streamed as ``events``. See events.py for the contract.
 
-``stream_answer`` is what chat.services calls for every turn, typed or spoken.
+``stream_answer`` is what chat.services calls for every turn, typed or spoken. It runs
+the one PydanticAI agent (agent.py) with the model ``LINELED_MODEL`` names: the built-in
+grounded model (local.py, compose.py) or any PydanticAI model string (providers.py).
 """
 
 from __future__ import annotations
 
 from .events import DECLINE, AnswerEvent, Finished, Searched, Sources, TextDelta, Turn
-from .skeleton import stream_answer
+from .stream import AnswerError, stream_answer
 
 __all__ = [
     "DECLINE",
+    "AnswerError",
     "AnswerEvent",
     "Finished",
     "Searched",

@@ -1,0 +1,225 @@
+"""The one PydanticAI agent that answers every question, typed or spoken, whatever the
+model: its dependencies, tools, instructions and the citation check on its output.
+
+The model is chosen per run (``providers.model``): the built-in grounded model
+(``local.LocalModel``) or any PydanticAI model string. Both see the same instructions
+and tools, and both are held to the same citation contract.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from pydantic_ai import Agent, ModelRetry, RunContext
+
+from knowledge import search as knowledge_search
+from knowledge.search import MAX_TOP_K, Passage
+
+from . import citations, followup, topics
+from .events import DECLINE, Searched, Turn
+
+SEARCH_TOP_K = 8  # passages one search returns to the model
+OUTPUT_RETRIES = 2  # answers with bad citations sent back to the model before failing
+VOICE_STYLE = (
+    "This answer will be read aloud to someone working with their hands: at most three "
+    "short sentences, one step at a time, no lists, headings or other formatting. Keep the "
+    "[n] markers; they are removed before speaking."
+)
+SAFETY_STYLE = (
+    "This is about safety: put the safety step first (call 911, turn it off, get out, cool "
+    "the burn, flush the eyes), in the manual's own order, before anything else."
+)
+
+
+@dataclass
+class AnswerDeps:
+    """What one answer needs; the tools add the passages they find to ``passages``."""
+
+    question: str
+    history: list[Turn]
+    user: Any
+    modality: str = "text"  # "text" or "voice"
+    search: Callable[..., list[Passage]] = knowledge_search.search
+    standalone: str = ""  # the question made whole from the conversation
+    topic: str = topics.GENERAL
+    safety_first: bool = False
+    passages: list[Passage] = field(default_factory=list)  # [n] is passages[n - 1]
+    searches: list[Searched] = field(default_factory=list)
+
+    @classmethod
+    def for_question(cls, question: str, history: list[Turn], user, modality: str, **fields):
+        standalone = followup.standalone(question, history)
+        route = topics.route(standalone)
+        return cls(
+            question=question,
+            history=history,
+            user=user,
+            modality=modality,
+            standalone=standalone,
+            topic=route.topic,
+            safety_first=route.safety_first,
+            **fields,
+        )
+
+    def number(self, passage: Passage) -> int:
+        """The passage's [n] in this answer, numbering it if it is new."""
+        for n, known in enumerate(self.passages, 1):
+            if known.chunk_id == passage.chunk_id and known.pages == passage.pages:
+                return n
+        self.passages.append(passage)
+        return len(self.passages)
+
+
+INSTRUCTIONS = f"""\
+You are Line Lead, the assistant of a quick-service restaurant crew. You answer from the
+store's manuals only, never from general knowledge.
+
+- First call search_manuals with the question (made self-contained if it follows up on
+  the conversation). Search again with the manuals' likely wording if the passages do not
+  answer it; open_page reads a whole page of a manual.
+- Answer in a few short sentences, or the manual's numbered steps in order for a
+  procedure. End every sentence and every step with the marker of the passage it comes
+  from, like [2]. Cite only passage numbers the tools gave you for this question.
+- Copy every number, temperature, time and unit exactly as the passage writes it. Never
+  state a number that is not in a passage you cite.
+- If the passages do not answer the question, reply with exactly this and nothing else:
+  {DECLINE}"""
+
+agent = Agent(
+    deps_type=AnswerDeps,
+    output_type=str,
+    instructions=INSTRUCTIONS,
+    retries={"tools": 1, "output": OUTPUT_RETRIES},
+    name="line_lead",
+    defer_model_check=True,
+)
+
+
+@agent.instructions
+def _this_question(ctx: RunContext[AnswerDeps]) -> str:
+    deps = ctx.deps
+    parts = []
+    if deps.standalone and deps.standalone != deps.question:
+        parts.append(f"The question follows up on the conversation; on its own: {deps.standalone}")
+    if deps.safety_first:
+        parts.append(SAFETY_STYLE)
+    if deps.modality == "voice":
+        parts.append(VOICE_STYLE)
+    return "\n".join(parts)
+
+
+@agent.tool
+async def search_manuals(
+    ctx: RunContext[AnswerDeps], query: str, limit: int = SEARCH_TOP_K
+) -> dict:
+    """Search the store's manuals (equipment, food safety, opening and closing).
+
+    Args:
+        query: What to look for, as a self-contained question or keywords.
+        limit: How many passages to return (1 to 10).
+
+    Returns the passages found, best first, each with the number n to cite it as [n].
+    """
+    deps = ctx.deps
+    query = followup.standalone(query, deps.history)
+    limit = max(1, min(int(limit), 10))
+    started = time.perf_counter()
+    steered = deps.topic in topics.HEADINGS  # a few more, for the topic's sections to rise
+    found = await sync_to_async(deps.search)(query, top_k=min(limit + 4 * steered, MAX_TOP_K))
+    found = _steer(found, deps.topic)[:limit]
+    elapsed = (time.perf_counter() - started) * 1000
+    deps.searches.append(Searched(query, deps.topic, round(elapsed, 2), len(found)))
+    return {
+        "query": query,
+        "topic": deps.topic,
+        "passages": [
+            {
+                "n": deps.number(p),
+                "manual": p.title,
+                "document_id": p.document_id,
+                "section": " › ".join(p.heading),
+                "pages": p.pages,
+                "text": p.text,
+            }
+            for p in found
+        ],
+    }
+
+
+@agent.tool
+async def open_page(ctx: RunContext[AnswerDeps], document_id: int, page: int) -> dict:
+    """Read one whole page of a manual, to see what surrounds a passage.
+
+    Args:
+        document_id: The manual's id, from a passage's "document_id".
+        page: The page number (1 is the first page).
+
+    Returns the page's text with the number n to cite it as [n].
+    """
+    passage = await sync_to_async(_page_passage)(document_id, page)
+    if passage is None:
+        raise ModelRetry(f"There is no page {page} in a manual with id {document_id}.")
+    return {
+        "n": ctx.deps.number(passage),
+        "manual": passage.title,
+        "page": page,
+        "text": passage.text,
+    }
+
+
+@agent.output_validator
+async def _cites_what_was_found(ctx: RunContext[AnswerDeps], output: str) -> str:
+    if ctx.partial_output:
+        return output
+    if problem := citations.problem(output, len(ctx.deps.passages)):
+        raise ModelRetry(problem)
+    return output
+
+
+def _steer(passages: list[Passage], topic: str) -> list[Passage]:
+    """Passages whose heading is about the question's topic first among near-equals."""
+    pattern = topics.HEADINGS.get(topic)
+    if pattern is None or not passages:
+        return passages
+    best = passages[0].score or 1.0
+
+    def boosted(item):
+        rank, passage = item
+        about = pattern.search(" ".join([*passage.heading, passage.title]))
+        return -(passage.score / best + (0.15 if about else 0.0)), rank
+
+    return [p for _, p in sorted(enumerate(passages), key=boosted)]
+
+
+def _page_passage(document_id: int, number: int) -> Passage | None:
+    from knowledge.models import Chunk, Document, Page
+    from knowledge.search.snippet import make_snippet
+
+    page = (
+        Page.objects.select_related("document")
+        .filter(document_id=document_id, number=number, document__status=Document.Status.READY)
+        .first()
+    )
+    if page is None:
+        return None
+    chunk = (
+        Chunk.objects.filter(document_id=document_id, first_page__lte=number, last_page__gte=number)
+        .order_by("order")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return Passage(
+        chunk_id=chunk or 0,
+        document_id=document_id,
+        title=page.document.title,
+        filename=page.document.filename,
+        pages=[number],
+        heading=[],
+        text=page.text,
+        snippet=make_snippet(page.text),
+        score=0.0,
+    )

@@ -1,0 +1,1 @@
+"""Benchmarks of the chat app (``manage.py bench chat``)."""
