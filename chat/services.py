@@ -477,6 +477,9 @@ def _finish(answer: Message, passages: list[Passage]) -> list[Citation]:
     with transaction.atomic():
         answer.save(force_update=True)  # fails if deleted meanwhile, rather than re-create it
         Citation.objects.bulk_create(citations)
+        if answer.reply_to_id and answer.search_query:
+            # The question keeps what was searched for it: the next follow-up builds on it.
+            Message.objects.filter(pk=answer.reply_to_id).update(search_query=answer.search_query)
     return citations
 
 

@@ -205,3 +205,13 @@ def _chunk_text(citation) -> str:
     from knowledge.models import Chunk
 
     return " ".join(Chunk.objects.get(pk=citation.chunk_id).text.split())
+
+
+def test_a_question_keeps_what_was_searched_for_it(alice, manuals):
+    conversation = services.create_conversation(alice)
+    services.answer_now(conversation, alice, "what temp do we cook chicken to?")
+    services.answer_now(conversation, alice, "and fish?")
+    questions = list(conversation.messages.filter(role=Message.Role.USER))
+    answers = list(conversation.messages.filter(role=Message.Role.ASSISTANT))
+    assert [q.search_query for q in questions] == [a.search_query for a in answers]
+    assert "fish" in questions[1].search_query and questions[1].search_query != "and fish?"
