@@ -51,6 +51,7 @@ class DocumentAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "ingested_at",
+        "ingest_version",
     )
     readonly_fields = tuple(f for f in fields if f not in ("title", "caption"))
     actions = ("reingest",)

@@ -49,6 +49,10 @@ class Document(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     ingested_at = models.DateTimeField(null=True, blank=True)
+    ingest_version = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="The ingestion rules it was last ingested with (services.INGEST_VERSION).",
+    )
 
     objects = DocumentQuerySet.as_manager()
 

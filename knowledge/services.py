@@ -31,6 +31,11 @@ from knowledge.search import schema
 
 logger = logging.getLogger(__name__)
 
+# Raised whenever parsing or chunking changes what a document becomes, so documents
+# ingested by older rules can be found and ingested again (load_demo does it for the
+# demo manuals). 2: headers by position, bold by font name, chunk context.
+INGEST_VERSION = 2
+
 
 def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=None, caption=""):
     """Store an upload as a queued document; the same bytes twice give the same document.
@@ -236,6 +241,7 @@ def _replace_index(document: Document, pages: list[Page], drafts) -> set[str]:
         pages_done=len(pages),
         chunk_count=len(drafts),
         ingested_at=timezone.now(),
+        ingest_version=INGEST_VERSION,
         error="",
     )
     return old_files

@@ -28,14 +28,16 @@ def pdf_title(data: bytes) -> str:
 
 def load(paths: list[Path] | None = None) -> list[Loaded]:
     """Add and ingest each demo manual in this process; a manual already ready is left
-    alone, one that failed or never finished is ingested again."""
+    alone, one that failed, never finished or was ingested by older rules is ingested
+    again."""
     results = []
     for path in paths or manual_paths():
         data = path.read_bytes()
         document, created = services.add_document(
             filename=path.name, data=data, title=pdf_title(data)
         )
-        if not created and document.status == Document.Status.READY:
+        current = document.ingest_version >= services.INGEST_VERSION
+        if not created and document.status == Document.Status.READY and current:
             results.append(Loaded(document, "present"))
             continue
         if document.status == Document.Status.PROCESSING:

@@ -56,3 +56,16 @@ def test_the_plain_output_names_each_manual():
     text = out.getvalue()
     assert "Harbor Burger Co. Dish Machine (HB-EQ-105) (4 pages" in text
     assert "Demo manuals ready: 7 (7 loaded now)." in text
+
+
+def test_manuals_ingested_by_older_rules_are_ingested_again():
+    from knowledge import services
+
+    first = load_json()
+    old = first[1]["id"]
+    Document.objects.filter(pk=old).update(ingest_version=services.INGEST_VERSION - 1)
+    actions = {r["id"]: r["action"] for r in load_json()}
+    assert actions.pop(old) == "reingested"
+    assert set(actions.values()) == {"present"}
+    assert Document.objects.get(pk=old).ingest_version == services.INGEST_VERSION
+
