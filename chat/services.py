@@ -371,6 +371,7 @@ async def _answer(answer: Message, question, turns, user, modality, queue: async
     """Run the assistant for ``answer``; store it; feed events to ``queue``; never raise."""
     started = time.perf_counter()
     progress = _Progress(answer)
+    markers = _Markers()
     parts: list[str] = []
     passages: list[Passage] = []
     finished: Finished | None = None
@@ -388,10 +389,13 @@ async def _answer(answer: Message, question, turns, user, modality, queue: async
                 answer.topic = event.topic[:32]
                 answer.search_ms = round((answer.search_ms or 0) + event.search_ms, 2)
             elif isinstance(event, TextDelta) and event.text:
+                text = markers.feed(event.text)
+                if not text:
+                    continue
                 if answer.first_token_ms is None:
                     answer.first_token_ms = elapsed()
-                parts.append(event.text)
-                queue.put_nowait({"type": "token", "text": event.text})
+                parts.append(text)
+                queue.put_nowait({"type": "token", "text": text})
                 await progress.save(text="".join(parts), status=Message.Status.STREAMING)
             elif isinstance(event, Sources):
                 passages = list(event.passages)
@@ -399,6 +403,9 @@ async def _answer(answer: Message, question, turns, user, modality, queue: async
                 finished = event
         if finished is None:
             raise RuntimeError("the assistant stopped without finishing its answer")
+        if rest := markers.flush():
+            parts.append(rest)
+            queue.put_nowait({"type": "token", "text": rest})
         total = elapsed()
         answer.text = "".join(parts).strip()
         answer.declined = finished.declined
@@ -409,7 +416,7 @@ async def _answer(answer: Message, question, turns, user, modality, queue: async
         answer.answer_ms = round(total - (answer.search_ms or 0), 2)
         answer.status = Message.Status.DONE
         answer.finished_at = timezone.now()
-        citations = await sync_to_async(_finish)(answer, passages)
+        citations = await sync_to_async(_finish)(answer, passages, markers.order)
         queue.put_nowait({"type": "citations", "citations": [citation_json(c) for c in citations]})
         queue.put_nowait(
             {
@@ -455,23 +462,26 @@ def _record_failure(answer: Message) -> bool:
     return updated > 0
 
 
-def _finish(answer: Message, passages: list[Passage]) -> list[Citation]:
-    """Save the finished answer and its citations together."""
-    cited = _cited_ranks(answer.text, len(passages))
+def _finish(answer: Message, passages: list[Passage], order: dict[int, int]) -> list[Citation]:
+    """Save the finished answer and its citations together. ``order`` maps the
+    assistant's passage numbers to the markers shown ({} if it used none: then every
+    passage is cited, in order)."""
+    pairs = order.items() if order else ((n, n) for n in range(1, len(passages) + 1))
     citations = [
         Citation(
             message=answer,
             rank=rank,
-            document_id=passages[rank - 1].document_id,
-            chunk_id=passages[rank - 1].chunk_id,
-            title=passages[rank - 1].title[:300],
-            filename=passages[rank - 1].filename[:255],
-            pages=list(passages[rank - 1].pages),
-            heading=" › ".join(passages[rank - 1].heading)[:1000],
-            snippet=passages[rank - 1].snippet,
-            score=passages[rank - 1].score,
+            document_id=passages[old - 1].document_id,
+            chunk_id=passages[old - 1].chunk_id,
+            title=passages[old - 1].title[:300],
+            filename=passages[old - 1].filename[:255],
+            pages=list(passages[old - 1].pages),
+            heading=" › ".join(passages[old - 1].heading)[:1000],
+            snippet=passages[old - 1].snippet,
+            score=passages[old - 1].score,
         )
-        for rank in cited
+        for old, rank in sorted(pairs, key=lambda pair: pair[1])
+        if 1 <= old <= len(passages)
     ]
     _unlink_deleted(citations)
     with transaction.atomic():
@@ -483,10 +493,31 @@ def _finish(answer: Message, passages: list[Passage]) -> list[Citation]:
     return citations
 
 
-def _cited_ranks(text: str, count: int) -> list[int]:
-    """The passage ranks the text's [n] markers use (all of them if it has none)."""
-    used = sorted({int(n) for n in re.findall(r"\[(\d{1,2})\]", text) if 1 <= int(n) <= count})
-    return used or list(range(1, count + 1))
+class _Markers:
+    """Renumbers citation markers in order of first use as the text streams: the
+    assistant numbers passages as its searches found them ("[3] ... [2]"); the reader
+    sees [1], [2] ... A marker split across deltas is held back until it is whole."""
+
+    _MARKER = re.compile(r"\[(\d{1,2})\]")
+    _PARTIAL = re.compile(r"\[\d{0,2}$")
+
+    def __init__(self):
+        self.order: dict[int, int] = {}  # the assistant's number -> the shown number
+        self.pending = ""
+
+    def feed(self, text: str) -> str:
+        text, self.pending = self.pending + text, ""
+        if partial := self._PARTIAL.search(text):
+            text, self.pending = text[: partial.start()], text[partial.start() :]
+        return self._MARKER.sub(self._renumber, text)
+
+    def flush(self) -> str:
+        text, self.pending = self.pending, ""
+        return self._MARKER.sub(self._renumber, text)
+
+    def _renumber(self, match: re.Match) -> str:
+        number = self.order.setdefault(int(match.group(1)), len(self.order) + 1)
+        return f"[{number}]"
 
 
 def _unlink_deleted(citations: list[Citation]) -> None:

@@ -1,28 +1,18 @@
-// The chat screen: the conversation list, the composer, and the websocket that asks a
-// question and streams its answer. Plain JS, no build step. chat-markdown.js and
-// chat-answer.js load first and share window.LineLeadChat.
+// The chat screen: the thread, the composer, and what the websocket's messages mean for
+// them. Plain JS, no build step. chat-markdown.js, chat-answer.js, chat-list.js and
+// chat-socket.js load first and share window.LineLeadChat.
 (function () {
   "use strict";
 
   var ns = window.LineLeadChat;
   var config = ns.config;
   var request = ns.request;
-  var RETRY_MS = [1000, 2000, 4000, 8000, 16000, 30000];
+  var conversationUrl = ns.conversationUrl;
+  var wide = ns.wide;
   var POLL_MS = 1500;
-  var CLOSE_SIGNED_OUT = 4401;
-  var CLOSE_NOT_FOUND = 4404;
-  var LOST = "Connection lost \u2014 reconnecting\u2026";
 
-  var root = document.getElementById("chat");
-  var side = document.getElementById("chat-side");
-  var scrim = document.getElementById("side-scrim");
-  var openSide = document.getElementById("open-side");
-  var convList = document.getElementById("conv-list");
-  var convEmpty = document.getElementById("conv-empty");
   var title = document.getElementById("chat-title");
   var banner = document.getElementById("connection");
-  var bannerText = document.getElementById("connection-text");
-  var bannerRetry = document.getElementById("connection-retry");
   var empty = document.getElementById("chat-empty");
   var loading = document.getElementById("thread-loading");
   var threadError = document.getElementById("thread-error");
@@ -34,14 +24,9 @@
   var count = document.getElementById("char-count");
   var composerError = document.getElementById("composer-error");
   var announce = document.getElementById("announce");
-  var wide = window.matchMedia("(min-width: 960px)");
 
   var state = {
     conversation: config.conversation, // id, or null for a new conversation
-    socket: null,
-    ready: false,
-    attempt: 0,
-    retryTimer: null,
     onReady: null, // one question to ask once the socket is ready
     pending: null, // {text, questionEl, answer}: asked, no "start" yet
     current: null, // the Answer being streamed
@@ -51,35 +36,29 @@
     loadSerial: 0,
   };
 
+  // The list and the connection only need to know which conversation is open.
+  function currentConversation() {
+    return state.conversation;
+  }
+
+  var list = ns.conversationList({
+    current: currentConversation,
+    open: function (id) {
+      openConversation(id, true);
+    },
+    startNew: function () {
+      startNew(true);
+    },
+  });
+  var connection = ns.connection({
+    conversation: currentConversation,
+    ready: ready,
+    receive: receive,
+    dropped: dropped,
+    notFound: notFound,
+  });
+
   // --- Small helpers ----------------------------------------------------------------
-
-  function conversationUrl(id) {
-    return id ? config.chatUrl + id + "/" : config.chatUrl;
-  }
-
-  function relative(iso) {
-    var then = new Date(iso);
-    var now = new Date();
-    var seconds = (now - then) / 1000;
-    if (seconds < 60) return "Just now";
-    if (seconds < 3600) return Math.floor(seconds / 60) + " min ago";
-    var midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate());
-    if (then >= midnight) return Math.floor(seconds / 3600) + " h ago";
-    if (then >= new Date(midnight - 86400000)) return "Yesterday";
-    if (then >= new Date(midnight - 6 * 86400000)) {
-      return then.toLocaleDateString("en-US", { weekday: "long" });
-    }
-    var options = { month: "short", day: "numeric" };
-    if (then.getFullYear() !== now.getFullYear()) options.year = "numeric";
-    return then.toLocaleDateString("en-US", options);
-  }
-
-  function refreshDates() {
-    Array.prototype.forEach.call(convList.querySelectorAll("time"), function (time) {
-      time.textContent = relative(time.dateTime);
-      time.title = new Date(time.dateTime).toLocaleString("en-US");
-    });
-  }
 
   // Server messages start in lower case ("the question is empty; ..."): make a sentence.
   function sentence(text) {
@@ -99,207 +78,11 @@
     document.title = (text || (state.conversation ? "Conversation" : "Chat")) + " \u00b7 Line Lead";
   }
 
-  // --- The conversation list --------------------------------------------------------
+  // --- The websocket's messages -----------------------------------------------------------
 
-  function markCurrent() {
-    Array.prototype.forEach.call(convList.querySelectorAll(".conv"), function (link) {
-      if (String(state.conversation) === link.dataset.id) {
-        link.setAttribute("aria-current", "page");
-      } else {
-        link.removeAttribute("aria-current");
-      }
-    });
-  }
-
-  function convItem(item) {
-    var li = document.createElement("li");
-    var link = document.createElement("a");
-    link.className = "conv";
-    link.href = conversationUrl(item.id);
-    link.dataset.id = item.id;
-    var name = document.createElement("span");
-    name.className = "conv-title";
-    name.textContent = item.title || "New conversation";
-    var time = document.createElement("time");
-    time.className = "conv-date";
-    time.dateTime = item.updated_at;
-    link.append(name, time);
-    li.append(link);
-    return li;
-  }
-
-  function showConversations(items) {
-    convList.replaceChildren.apply(convList, items.map(convItem));
-    convEmpty.hidden = items.length > 0;
-    markCurrent();
-    refreshDates();
-  }
-
-  function loadConversations() {
-    return request("GET", config.conversationsApi).then(function (answer) {
-      if (answer.status === 200 && answer.data && answer.data.items) {
-        showConversations(answer.data.items);
-      }
-    });
-  }
-
-  /** Put the conversation first in the list (it was just created or asked in). */
-  function touchConversation(id, text) {
-    var link = convList.querySelector('.conv[data-id="' + id + '"]');
-    var li = link ? link.parentElement : convItem({ id: id, title: text, updated_at: new Date().toISOString() });
-    if (link) link.querySelector("time").dateTime = new Date().toISOString();
-    convList.prepend(li);
-    convEmpty.hidden = true;
-    markCurrent();
-    refreshDates();
-  }
-
-  // The list is a side panel on wide screens and a drawer on phones.
-  function setDrawer(open) {
-    root.classList.toggle("side-open", open);
-    openSide.setAttribute("aria-expanded", String(open));
-    scrim.hidden = !open;
-    syncDrawer();
-    if (open) {
-      var target = convList.querySelector('[aria-current="page"]') || document.getElementById("new-chat");
-      target.focus();
-    }
-  }
-
-  // On a phone, the drawer is modal: the page behind it can be neither seen by a screen
-  // reader nor tabbed to; when it is shut, it is the drawer that is out of reach.
-  function syncDrawer() {
-    var drawer = !wide.matches;
-    var open = root.classList.contains("side-open");
-    side.inert = drawer && !open;
-    if (drawer && !open) side.setAttribute("aria-hidden", "true");
-    else side.removeAttribute("aria-hidden");
-    [document.querySelector(".chat-pane"), document.querySelector(".topbar")].forEach(function (el) {
-      if (el) el.inert = drawer && open;
-    });
-    document.body.classList.toggle("drawer-open", drawer && open);
-  }
-
-  openSide.addEventListener("click", function () {
-    setDrawer(true);
-  });
-  document.getElementById("close-side").addEventListener("click", function () {
-    setDrawer(false);
-    openSide.focus();
-  });
-  scrim.addEventListener("click", function () {
-    setDrawer(false);
-  });
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && root.classList.contains("side-open")) {
-      setDrawer(false);
-      openSide.focus();
-    }
-  });
-  wide.addEventListener("change", function () {
-    if (wide.matches) setDrawer(false);
-    syncDrawer();
-  });
-
-  function sameTab(event) {
-    return !(event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey ||
-      event.shiftKey || event.altKey);
-  }
-
-  convList.addEventListener("click", function (event) {
-    var link = event.target.closest(".conv");
-    if (!link || !sameTab(event)) return;
-    event.preventDefault();
-    setDrawer(false);
-    if (String(state.conversation) !== link.dataset.id) openConversation(Number(link.dataset.id), true);
-  });
-  [document.getElementById("new-chat"), document.getElementById("head-new")].forEach(function (link) {
-    link.addEventListener("click", function (event) {
-      if (!sameTab(event)) return;
-      event.preventDefault();
-      setDrawer(false);
-      startNew(true);
-    });
-  });
-
-  // --- The connection banner -------------------------------------------------------------
-
-  function showBanner(text, retry) {
-    bannerText.textContent = text;
-    bannerRetry.hidden = !retry;
-    banner.hidden = false;
-    root.classList.add("is-offline");
-  }
-
-  function hideBanner() {
-    banner.hidden = true;
-    root.classList.remove("is-offline");
-  }
-
-  bannerRetry.addEventListener("click", function () {
-    state.attempt = 0;
-    connect();
-  });
-
-  // --- The websocket ----------------------------------------------------------------------
-
-  function socketUrl(id) {
-    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    return scheme + "//" + window.location.host + config.socketPath + id + "/";
-  }
-
-  /** Close the socket on purpose: no banner, no reconnecting. */
-  function disconnect() {
-    window.clearTimeout(state.retryTimer);
-    state.retryTimer = null;
-    if (state.socket) {
-      var socket = state.socket;
-      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
-      socket.close(1000);
-    }
-    state.socket = null;
-    state.ready = false;
-  }
-
-  function connect() {
-    if (!state.conversation) return;
-    disconnect();
-    var socket = new WebSocket(socketUrl(state.conversation));
-    state.socket = socket;
-    socket.onmessage = function (event) {
-      var data = null;
-      try {
-        data = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      if (data && typeof data.type === "string") receive(data);
-    };
-    socket.onclose = function (event) {
-      if (state.socket !== socket) return;
-      var wasReady = state.ready;
-      state.socket = null;
-      state.ready = false;
-      if (wasReady || event.code === CLOSE_NOT_FOUND) {
-        dropped(event.code);
-      } else {
-        diagnose();
-      }
-    };
-  }
-
-  // A handshake the server refused reaches the page as a bare 1006: ask the API why.
-  function diagnose() {
-    var id = state.conversation;
-    request("GET", config.conversationsApi + "/" + id).then(function (answer) {
-      if (id !== state.conversation || state.socket) return;
-      if (answer.status === 401 || answer.status === 403) dropped(CLOSE_SIGNED_OUT);
-      else if (answer.status === 404) dropped(CLOSE_NOT_FOUND);
-      else dropped(1006);
-    });
-  }
-
-  function dropped(code) {
+  // The connection went down (chat-socket.js reconnects): a question the server never
+  // took goes back to the composer; an answer cut off is caught up once it is back.
+  function dropped() {
     var asked = state.pending;
     state.pending = null;
     if (asked) {
@@ -316,39 +99,19 @@
     }
     state.onReady = null;
     updateComposer();
-    if (code === CLOSE_SIGNED_OUT) {
-      showBanner("You are signed out, or your role no longer includes Chat.", false);
-      bannerText.append(" ");
-      var link = document.createElement("a");
-      link.href = "/accounts/login/?next=" + encodeURIComponent(window.location.pathname);
-      link.textContent = "Sign in";
-      bannerText.append(link);
-      return;
-    }
-    if (code === CLOSE_NOT_FOUND) {
-      notFound();
-      return;
-    }
-    var delay = RETRY_MS[Math.min(state.attempt, RETRY_MS.length - 1)];
-    state.attempt += 1;
-    var offline = navigator.onLine === false;
-    showBanner(offline ? "You\u2019re offline \u2014 reconnecting\u2026" : LOST, true);
-    window.clearTimeout(state.retryTimer);
-    state.retryTimer = window.setTimeout(connect, delay);
+  }
+
+  function ready() {
+    updateComposer();
+    if (state.catchingUp.length) catchUp();
+    var ask = state.onReady;
+    state.onReady = null;
+    if (ask) ask();
   }
 
   function receive(data) {
     var type = data.type;
-    if (type === "ready") {
-      state.ready = true;
-      state.attempt = 0;
-      hideBanner();
-      updateComposer();
-      if (state.catchingUp.length) catchUp();
-      var ask = state.onReady;
-      state.onReady = null;
-      if (ask) ask();
-    } else if (type === "start") {
+    if (type === "start") {
       started(data);
     } else if (type === "token") {
       if (state.current) state.current.token(data.text || "");
@@ -369,7 +132,7 @@
     asked.answer.start(data.message);
     asked.questionEl.dataset.id = data.question;
     if (title.textContent === "New conversation") setTitle(shortTitle(asked.text));
-    touchConversation(state.conversation, shortTitle(asked.text));
+    list.touch(state.conversation, shortTitle(asked.text));
   }
 
   function finished(data) {
@@ -382,7 +145,7 @@
         : "Answer: " + ns.markdown.plain(answer.text);
     }
     updateComposer();
-    loadConversations();
+    list.load();
   }
 
   function failed(data) {
@@ -413,8 +176,7 @@
   }
 
   function notFound() {
-    disconnect();
-    hideBanner();
+    connection.close();
     messages.replaceChildren();
     showThreadError("This conversation is not there any more.", false);
   }
@@ -502,11 +264,10 @@
       create(text);
       return;
     }
-    if (!state.ready) {
+    if (!connection.isReady()) {
       // Keep the question in the composer until the connection is back.
       setInput(text);
-      if (!state.socket && !state.retryTimer) connect();
-      showBanner(LOST, true);
+      connection.waitForIt();
       return;
     }
     post(text);
@@ -524,11 +285,11 @@
       }
       state.conversation = answer.data.id;
       window.history.replaceState({ conversation: state.conversation }, "", conversationUrl(state.conversation));
-      touchConversation(state.conversation, shortTitle(text));
+      list.touch(state.conversation, shortTitle(text));
       state.onReady = function () {
         post(input.value.trim() || text);
       };
-      connect();
+      connection.connect();
       updateComposer();
     });
   }
@@ -538,7 +299,7 @@
     var answer = new ns.Answer({ onRetry: retry, onRender: follow });
     messages.append(questionEl, answer.el);
     state.pending = { text: text, questionEl: questionEl, answer: answer };
-    state.socket.send(JSON.stringify({ type: "ask", text: text, modality: "text" }));
+    connection.send({ type: "ask", text: text, modality: "text" });
     setInput("");
     showThreadState();
     updateComposer();
@@ -587,8 +348,7 @@
   // --- Loading a conversation ---------------------------------------------------------------
 
   function resetThread() {
-    disconnect();
-    hideBanner();
+    connection.close();
     window.clearTimeout(state.pollTimer);
     state.pending = null;
     state.current = null;
@@ -606,7 +366,7 @@
     loading.hidden = true;
     setTitle("");
     showThreadState();
-    markCurrent();
+    list.markCurrent();
     updateComposer();
     if (push) window.history.pushState({ conversation: null }, "", conversationUrl(null));
     window.scrollTo(0, 0);
@@ -618,7 +378,7 @@
     state.conversation = id;
     var serial = (state.loadSerial += 1);
     if (push) window.history.pushState({ conversation: id }, "", conversationUrl(id));
-    markCurrent();
+    list.markCurrent();
     empty.hidden = true;
     loading.hidden = false;
     updateComposer();
@@ -634,7 +394,7 @@
         return;
       }
       showMessages(answer.data);
-      connect();
+      connection.connect();
     });
   }
 
@@ -663,7 +423,7 @@
 
   window.addEventListener("popstate", function () {
     var match = /\/(\d+)\/$/.exec(window.location.pathname);
-    setDrawer(false);
+    list.setDrawer(false);
     if (match) openConversation(Number(match[1]), false);
     else startNew(false);
   });
@@ -691,39 +451,9 @@
     if (suggestion) ask(suggestion.textContent);
   });
 
-  // --- Network changes ----------------------------------------------------------------------
-
-  window.addEventListener("offline", function () {
-    if (!state.conversation) return;
-    // The socket may take a long time to notice; say so now and let it reconnect.
-    if (state.socket) {
-      var socket = state.socket;
-      socket.onclose = null;
-      state.socket = null;
-      state.ready = false;
-      socket.close();
-      dropped(1006);
-    }
-  });
-  window.addEventListener("online", function () {
-    if (state.conversation && !state.ready) {
-      state.attempt = 0;
-      connect();
-    }
-  });
-  document.addEventListener("visibilitychange", function () {
-    if (!document.hidden && state.conversation && !state.socket) {
-      state.attempt = 0;
-      connect();
-    }
-  });
-
   // --- Start --------------------------------------------------------------------------------
 
-  syncDrawer();
-  refreshDates();
-  window.setInterval(refreshDates, 60000);
-  loadConversations();
+  list.start();
   if (state.conversation) {
     window.history.replaceState({ conversation: state.conversation }, "", window.location.href);
     openConversation(state.conversation, false);
