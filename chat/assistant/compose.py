@@ -172,8 +172,19 @@ def plan(
 def write(answer: Plan, *, voice: bool = False) -> Iterator[str]:
     """The answer text, a piece (sentence, step or paragraph break) at a time."""
     if not answer.steps:
-        for i, unit in enumerate(answer.units):
-            yield (" " if i else "") + render(unit, voice=voice)
+        # Facts quoted from a list or a table: each on a line of its own, and a step
+        # without its number (it is not the procedure, "4." would only puzzle).
+        previous = None
+        for unit in answer.units:
+            listed = unit.block.kind in _LISTED
+            if previous is None:
+                gap = ""
+            elif not voice and (listed or previous.block.kind in _LISTED):
+                gap = "\n"
+            else:
+                gap = " "
+            yield gap + render(unit, voice=voice, numbered=False)
+            previous = unit
         return
     gap, line = (" ", " ") if voice else ("\n\n", "\n")
     wrote = False
@@ -189,12 +200,15 @@ def write(answer: Plan, *, voice: bool = False) -> Iterator[str]:
         yield gap + render(unit, voice=voice)
 
 
-def render(unit: Unit, *, voice: bool = False) -> str:
+_LISTED = ("step", "bullet", "row")
+
+
+def render(unit: Unit, *, voice: bool = False, numbered: bool = True) -> str:
     """The unit's text with its marker before each sentence's stop."""
     marker = f" [{unit.source.n}]"
     text = " ".join(_mark(s.text, marker) for s in unit.sentences)
     block = unit.block
-    if block.is_step:
+    if block.is_step and numbered:
         return f"Step {block.label}: {text}" if voice else f"{block.label}. {text}"
     if block.kind == "row" and block.caption:
         return f"{block.caption.split(' (')[0].strip()}: {text}"

@@ -215,3 +215,10 @@ def test_a_question_keeps_what_was_searched_for_it(alice, manuals):
     answers = list(conversation.messages.filter(role=Message.Role.ASSISTANT))
     assert [q.search_query for q in questions] == [a.search_query for a in answers]
     assert "fish" in questions[1].search_query and questions[1].search_query != "and fish?"
+
+
+def test_facts_quoted_from_a_procedure_lose_their_step_numbers_and_stand_on_lines(alice, manuals):
+    answer, _ = ask(alice, "how long can fries sit in the bin before we toss them?")
+    assert "7 minutes" in answer.text
+    assert not re.search(r"(^|\n)\d+\. ", answer.text)  # "7. Press the hold timer" reads odd
+    assert "\n" in answer.text
