@@ -202,12 +202,10 @@ CELERY_BEAT_SCHEDULE = {
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis with reads that fit in redis-py's socket timeout.
+            "BACKEND": "lineled.channel_layer.ChannelLayer",
             "CONFIG": {
-                # channels_redis waits for messages with 5 s blocking reads; redis-py 8
-                # gives every socket a 5 s timeout, which would cut those reads (and
-                # the consumer) off. Reads may take longer than the wait itself.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "hosts": [REDIS_URL],
                 "prefix": env_str("CHANNELS_PREFIX", "lineled"),
             },
         }

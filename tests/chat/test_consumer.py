@@ -348,11 +348,13 @@ async def test_a_stranger_or_a_user_without_a_role_is_turned_away(alice_chat, dj
     _, conversation_id = alice_chat
     ws = socket(f"/ws/chat/{conversation_id}/")
     assert await ws.connect() == (False, 4401)
+    await ws.disconnect()  # as a browser does: the refused consumer then stops
 
     nobody = await django_user_model.objects.acreate(username="nobody")
     cookie = await database_sync_to_async(session_cookie)(nobody)
     ws = socket(f"/ws/chat/{conversation_id}/", cookie)
     assert await ws.connect() == (False, 4401)
+    await ws.disconnect()
 
 
 @pytest.mark.parametrize("which", ["someone else's", "missing", "not a number"])
@@ -381,6 +383,7 @@ async def test_a_page_from_another_site_cannot_open_the_socket(alice_chat):
     ws = socket(f"/ws/chat/{conversation_id}/", cookie, origin=b"https://evil.example")
     connected, _ = await ws.connect()
     assert not connected
+    await ws.disconnect()
 
 
 # --- Through a real server ----------------------------------------------------------------
