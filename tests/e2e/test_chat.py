@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -58,6 +59,17 @@ def stack(django_db_setup, tmp_path_factory):
 @pytest.fixture(scope="module")
 def live_url(stack):
     return stack[0]
+
+
+@pytest.fixture(autouse=True)
+def _answers_finished_before_the_flush():
+    """The server keeps writing an answer after the page moves on; flushing the
+    database under it deadlocks on PostgreSQL. Each test ends when its answers do."""
+    yield
+    deadline = time.monotonic() + 20
+    unfinished = Message.objects.filter(status__in=["pending", "streaming"])
+    while unfinished.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @pytest.fixture

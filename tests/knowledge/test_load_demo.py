@@ -68,4 +68,3 @@ def test_manuals_ingested_by_older_rules_are_ingested_again():
     assert actions.pop(old) == "reingested"
     assert set(actions.values()) == {"present"}
     assert Document.objects.get(pk=old).ingest_version == services.INGEST_VERSION
-

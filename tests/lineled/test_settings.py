@@ -63,7 +63,7 @@ def test_services_profile_uses_postgresql_and_redis(tmp_path):
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
         "redis://cache.internal:6379/2",
-        "channels_redis.core.RedisChannelLayer",
+        "lineled.channel_layer.ChannelLayer",  # channels_redis, reads within the timeout
     ]
 
 
