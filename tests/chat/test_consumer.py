@@ -54,11 +54,28 @@ def session_cookie(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
+_opened: list[WebsocketCommunicator] = []
+
+
 def socket(path: str, cookie: str = "", origin: bytes = b"http://localhost"):
     headers = [(b"origin", origin), (b"host", b"localhost")]
     if cookie:
         headers.append((b"cookie", cookie.encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
+    ws = WebsocketCommunicator(application, path, headers=headers)
+    _opened.append(ws)
+    return ws
+
+
+@pytest.fixture(autouse=True)
+async def _disconnect_every_socket():
+    """Each test's sockets end as a browser's do, with a disconnect. A consumer left
+    waiting on the Redis channel layer when the test's event loop closes stalls the
+    loop's teardown."""
+    yield
+    while _opened:
+        ws = _opened.pop()
+        with contextlib.suppress(Exception):
+            await ws.disconnect(timeout=2)
 
 
 async def open_chat(cookie: str, conversation_id) -> WebsocketCommunicator:
