@@ -25,17 +25,11 @@ def files(root: Path, suffixes: set[str] | None = None) -> list[Path]:
     return [p for p in paths if p.suffix.lower() in suffixes and p.stem.lower() != "readme"]
 
 
-def ingest(paths: list[Path], *, title_of=None) -> list[tuple[Document, float]]:
+def ingest(paths: list[Path]) -> list[tuple[Document, float]]:
     """Add and ingest each file here and now; (document, seconds to ingest) for each."""
-    from knowledge.demo.loader import pdf_title
-
     done = []
     for path in paths:
-        data = path.read_bytes()
-        title = title_of(path, data) if title_of else ""
-        if not title and path.suffix.lower() == ".pdf":
-            title = pdf_title(data)
-        document, _ = services.add_document(filename=path.name, data=data, title=title)
+        document, _ = services.add_document(filename=path.name, data=path.read_bytes())
         started = time.perf_counter()
         document = services.ingest(document.pk)
         done.append((document, time.perf_counter() - started))

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge import services
-from knowledge.ingest import pdf
 from knowledge.models import Document
 
 MANUALS = Path(__file__).resolve().parent / "manuals"
@@ -22,10 +21,6 @@ def manual_paths() -> list[Path]:
     return sorted(MANUALS.glob("*.pdf"))
 
 
-def pdf_title(data: bytes) -> str:
-    return pdf.metadata_title(data)
-
-
 def load(paths: list[Path] | None = None) -> list[Loaded]:
     """Add and ingest each demo manual in this process; a manual already ready is left
     alone, one that failed, never finished or was ingested by older rules is ingested
@@ -34,7 +29,8 @@ def load(paths: list[Path] | None = None) -> list[Loaded]:
     for path in paths or manual_paths():
         data = path.read_bytes()
         document, created = services.add_document(
-            filename=path.name, data=data, title=pdf_title(data)
+            filename=path.name,
+            data=data,  # titled from the PDF's metadata
         )
         current = document.ingest_version >= services.INGEST_VERSION
         if not created and document.status == Document.Status.READY and current:

@@ -9,43 +9,14 @@
   var DECLINE = "The manuals don't cover that — ask your manager.";
   var FAILED = "The assistant could not finish this answer.";
   var config = JSON.parse(document.getElementById("chat-config").textContent);
-  var csrf = document.querySelector("#composer [name=csrfmiddlewaretoken]").value;
+  var parse = window.LineLeadApi.parse;
+  var request = window.LineLeadApi.request;
   var answerTemplate = document.getElementById("answer-template");
   var questionTemplate = document.getElementById("question-template");
   var citationTemplate = document.getElementById("citation-template");
   var serial = 0;
 
   // --- Helpers shared with chat.js ----------------------------------------------------
-
-  function parse(text) {
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      return null;
-    }
-  }
-
-  /** fetch() as {status, data}; status 0 when the network failed. */
-  function request(method, url, body) {
-    var headers = { Accept: "application/json" };
-    if (method !== "GET") headers["X-CSRFToken"] = csrf;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(url, {
-      method: method,
-      headers: headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(
-      function (response) {
-        return response.text().then(function (text) {
-          return { status: response.status, data: parse(text) };
-        });
-      },
-      function () {
-        return { status: 0, data: null };
-      }
-    );
-  }
 
   function problem(answer) {
     if (answer.data && answer.data.message) return answer.data.message;

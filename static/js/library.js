@@ -9,7 +9,9 @@
   var form = document.getElementById("upload-form");
   if (!form) return;
   var api = form.dataset.api;
-  var csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  var csrf = window.LineLeadApi.csrfToken();
+  var parse = window.LineLeadApi.parse;
+  var request = window.LineLeadApi.request;
   var config = JSON.parse(document.getElementById("library-labels").textContent);
   var input = document.getElementById("file-input");
   var chooser = document.getElementById("choose-files");
@@ -35,38 +37,10 @@
 
   // --- Small helpers ------------------------------------------------------------
 
-  function parse(text) {
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      return null;
-    }
-  }
-
   function problem(status, data) {
     if (data && data.message) return data.message;
     if (status === 0) return "the connection was lost; check the network and try again";
     return "the server answered HTTP " + status;
-  }
-
-  function request(method, url, body) {
-    var headers = { Accept: "application/json", "X-CSRFToken": csrf };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(url, {
-      method: method,
-      headers: headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(
-      function (response) {
-        return response.text().then(function (text) {
-          return { status: response.status, data: parse(text) };
-        });
-      },
-      function () {
-        return { status: 0, data: null };
-      }
-    );
   }
 
   function fileSize(bytes) {

@@ -121,10 +121,7 @@ def manual():
 
 def analyze():
     """Refresh PostgreSQL's column statistics, which its ranking reads for IDF."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE knowledge_chunk")
-        postgres.forget_statistics()
+    schema.analyze(connection)
 
 
 def top(query, **kwargs):
