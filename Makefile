@@ -33,13 +33,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt requirements-demo.
 	@touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
+	@bin/ensure-system-packages espeak-ng:espeak-ng
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py setup_demo
 	$(PY) manage.py load_demo
 	exec $(PY) manage.py serve
 
 test: $(VENV)/.installed-dev
-	@bin/ensure-system-packages chromium:chromium
+	@bin/ensure-system-packages chromium:chromium espeak-ng:espeak-ng sox:sox
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev

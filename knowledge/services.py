@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from knowledge import citations, ragie
+from knowledge.signals import knowledge_changed
 from knowledge.ingest import chunking, pdf, textdocs
 from knowledge.ingest.blocks import Block
 from knowledge.ingest.detect import Rejected, detect
@@ -121,6 +122,8 @@ def ingest(document_id: int) -> Document:
             status=Document.Status.FAILED, error=reason[:2000], updated_at=timezone.now()
         )
     document.refresh_from_db()
+    if document.status == Document.Status.READY:
+        knowledge_changed.send(sender=Document, document_id=document_id)
     return document
 
 
@@ -259,3 +262,4 @@ def delete_document(document: Document) -> None:
     for name in {n for n in names if n}:
         default_storage.delete(name)
     citations.clear_cache(document_id)
+    knowledge_changed.send(sender=Document, document_id=document_id)

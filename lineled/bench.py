@@ -56,6 +56,13 @@ BENCHMARKS = {
             "chat.benchmarks.chat:run",
             "chat.benchmarks.chat:add_arguments",
         ),
+        Benchmark(
+            "voice",
+            "spoken questions (espeak-ng voices, clean and with kitchen noise) through the voice "
+            "path: word error rate, fact recall against typing, time to first audio",
+            "voice.benchmarks.voice:run",
+            "voice.benchmarks.voice:add_arguments",
+        ),
     ]
 }
 

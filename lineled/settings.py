@@ -296,6 +296,34 @@ SEARCH_EVENT_DAYS = env_int("SEARCH_EVENT_DAYS", 30, minimum=1)
 if SEARCH_BACKEND == "ragie" and not RAGIE_API_KEY:
     raise ImproperlyConfigured("SEARCH_BACKEND=ragie needs RAGIE_API_KEY")
 
+# --- Voice ------------------------------------------------------------------------
+# Speech-to-text engine: pocketsphinx (offline, adapted to the knowledge base), whisper
+# (faster-whisper with a local model folder) or openai (cloud). "auto" picks openai when
+# VOICE_OPENAI_API_KEY is set, whisper when VOICE_WHISPER_MODEL is, else pocketsphinx.
+VOICE_OPENAI_API_KEY = env_str("VOICE_OPENAI_API_KEY", "") or ""
+VOICE_OPENAI_BASE_URL = (
+    env_str("VOICE_OPENAI_BASE_URL", "https://api.openai.com/v1") or "https://api.openai.com/v1"
+).rstrip("/")
+VOICE_WHISPER_MODEL = env_str("VOICE_WHISPER_MODEL", "") or ""
+VOICE_STT = env_choice("VOICE_STT", "auto", ("auto", "pocketsphinx", "whisper", "openai"))
+VOICE_STT_MODEL = env_str("VOICE_STT_MODEL", "gpt-4o-mini-transcribe") or "gpt-4o-mini-transcribe"
+# Text-to-speech engine: espeak (offline, espeak-ng), openai (cloud), or none (the browser
+# speaks). "auto" picks openai when VOICE_OPENAI_API_KEY is set, else espeak when
+# espeak-ng is installed, else none.
+VOICE_TTS = env_choice("VOICE_TTS", "auto", ("auto", "espeak", "openai", "none"))
+VOICE_TTS_MODEL = env_str("VOICE_TTS_MODEL", "gpt-4o-mini-tts") or "gpt-4o-mini-tts"
+VOICE_TTS_VOICE = env_str("VOICE_TTS_VOICE", "alloy") or "alloy"
+VOICE_ESPEAK_VOICE = env_str("VOICE_ESPEAK_VOICE", "en-us") or "en-us"
+VOICE_ESPEAK_RATE = env_int("VOICE_ESPEAK_RATE", 165, minimum=80)
+# Seconds a cloud speech call may take.
+VOICE_TIMEOUT_SECONDS = env_float("VOICE_TIMEOUT_SECONDS", 15.0, minimum=1.0)
+# Longest single question, in seconds; longer speech is cut off with a message.
+VOICE_MAX_UTTERANCE_SECONDS = env_float("VOICE_MAX_UTTERANCE_SECONDS", 30.0, minimum=2.0)
+# Silence that ends a question in hands-free mode, in milliseconds.
+VOICE_END_SILENCE_MS = env_int("VOICE_END_SILENCE_MS", 300, minimum=100)
+# Hands-free mode switches itself off after this many minutes without speech.
+VOICE_IDLE_MINUTES = env_float("VOICE_IDLE_MINUTES", 10.0, minimum=0.1)
+
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,

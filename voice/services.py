@@ -1,4 +1,426 @@
-"""Writes and reads across the voice app's models.
+"""A spoken turn: an utterance in, the assistant's answer out as text and speech.
 
-Views, consumers, tasks and management commands call these; they hold the logic.
+``answer`` is the one code path every spoken question takes (the voice websocket,
+``manage.py voice_ask``, ``bench voice``): it finishes the transcript, asks chat's
+assistant with modality "voice" in the same conversation as typed questions (so a
+spoken follow-up understands a typed question and the other way round), relays the
+chat events, and speaks the answer sentence by sentence while it is still being
+written. It yields ``(event, audio)`` pairs: a JSON-ready dict, and the WAV bytes of
+an ``audio`` event (else None). The ``VoiceTurn`` row is written as soon as the
+speaker stops and kept up to date, so a failure or a dropped connection leaves the
+turn stored as far as it got.
 """
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from chat import services as chat
+from lineled.errors import DomainError
+from voice import audio, speech, stt, tts
+from voice.listening import Listener, Utterance
+from voice.models import VoiceTurn
+from voice.text import normalize
+
+logger = logging.getLogger(__name__)
+
+STOP_PHRASES = ("stop listening", "stop listing", "stop hands free", "end hands free")
+NOT_UNDERSTOOD = "Sorry, I didn't catch that. Try again a little closer to the microphone."
+NOT_SPEECH = (
+    "That didn't sound like speech: the audio looks like noise. Send 16 kHz mono "
+    "16-bit PCM from the microphone."
+)
+
+
+def listener(*, hands_free: bool) -> Listener:
+    """A listener on the configured speech-to-text engine (SpeechUnavailable if none)."""
+    return Listener(
+        stt.engine(),
+        hands_free=hands_free,
+        end_silence_ms=settings.VOICE_END_SILENCE_MS,
+        max_ms=settings.VOICE_MAX_UTTERANCE_SECONDS * 1000,
+    )
+
+
+def speaker() -> tts.Engine | None:
+    """The configured text-to-speech engine, or None (the browser speaks)."""
+    return tts.engine()
+
+
+def is_stop_phrase(transcript: str) -> bool:
+    words = normalize(transcript)
+    return len(words.split()) <= 5 and any(phrase in words for phrase in STOP_PHRASES)
+
+
+@dataclass
+class Mute:
+    """Set by the caller when the user speaks over the answer: no more audio is sent."""
+
+    muted: bool = False
+
+    def set(self) -> None:
+        self.muted = True
+
+
+@dataclass
+class _Clock:
+    speech_end: float  # time.perf_counter() when the speaker stopped
+
+    def since(self) -> float:
+        return round((time.perf_counter() - self.speech_end) * 1000, 2)
+
+
+@dataclass
+class _Spoken:
+    sentences: int = 0
+    audio_ms: float = 0.0
+    first_ms: float | None = None
+    failed: str = ""
+    pending: list[str] = field(default_factory=list)
+
+
+async def answer(
+    conversation,
+    user,
+    utterance: Utterance,
+    stream: stt.Stream,
+    *,
+    speech_end: float,
+    mode: str,
+    voice: tts.Engine | None,
+    mute: Mute | None = None,
+    keep: list | None = None,
+) -> AsyncIterator[tuple[dict, bytes | None]]:
+    """Transcribe ``utterance`` (its ``stream`` has been fed), answer, speak. See module
+    doc. The ``VoiceTurn`` is appended to ``keep`` when given."""
+    clock = _Clock(speech_end)
+    mute = mute or Mute()
+    turn = VoiceTurn(
+        conversation=conversation,
+        mode=mode,
+        audio_ms=round(utterance.speech_ms, 1),
+        cut=utterance.cut,
+        stt_engine=stt.engine().name,
+        tts_engine=voice.name if voice else "",
+    )
+    await sync_to_async(turn.save)()
+    if keep is not None:
+        keep.append(turn)
+    finished = False
+    try:
+        async for item in _answer(conversation, user, utterance, stream, turn, clock, voice, mute):
+            yield item
+        finished = True
+    finally:
+        if not finished and turn.finished_at is None:  # cancelled: the client went away
+            turn.status = VoiceTurn.Status.DISCONNECTED
+            turn.finished_at = timezone.now()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(sync_to_async(turn.save)())
+
+
+async def _answer(conversation, user, utterance, stream, turn, clock, voice, mute):
+    if audio.looks_like_noise(utterance.pcm):
+        stream.cancel()
+        await _close(turn, VoiceTurn.Status.FAILED, error="not speech: noise-like audio")
+        yield _error("bad_audio", NOT_SPEECH), None
+        return
+    try:
+        transcript = await asyncio.to_thread(stream.finish)
+    except (stt.SpeechFailed, stt.SpeechUnavailable) as exc:
+        turn.stt_ms = clock.since()
+        await _close(turn, VoiceTurn.Status.FAILED, error=f"speech-to-text: {exc}")
+        yield _error("stt_failed", f"Speech recognition failed: {exc}"), None
+        return
+    turn.stt_ms = clock.since()
+    turn.transcript = transcript.text.strip()
+    if not turn.transcript:
+        await _close(turn, VoiceTurn.Status.NOT_UNDERSTOOD)
+        yield _error("not_understood", NOT_UNDERSTOOD), None
+        return
+    if is_stop_phrase(turn.transcript):
+        await _close(turn, VoiceTurn.Status.COMMAND)
+        yield {"type": "stopped", "reason": "stop_phrase", "text": turn.transcript}, None
+        return
+    yield (
+        {
+            "type": "transcript",
+            "text": turn.transcript,
+            "stt_ms": turn.stt_ms,
+            "engine": transcript.engine,
+            "cut": turn.cut,
+        },
+        None,
+    )
+    try:
+        events = chat.run_turn(conversation, user, turn.transcript, modality="voice")
+        start = await anext(events)
+    except DomainError as exc:  # the question could not be taken (too long, gone)
+        await _close(turn, VoiceTurn.Status.FAILED, error=exc.message)
+        yield _error("invalid", exc.message), None
+        return
+    except Exception as exc:
+        logger.exception("storing a spoken question failed")
+        await _close(turn, VoiceTurn.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        yield _error("unavailable", "The question could not be stored; try again shortly."), None
+        return
+    turn.question_id = start["question"]
+    turn.answer_id = start["message"]
+    turn.status = VoiceTurn.Status.ANSWERING
+    await sync_to_async(turn.save)(update_fields=["question", "answer", "status", "stt_ms"])
+    yield start, None
+
+    out: asyncio.Queue = asyncio.Queue()
+    sentences: asyncio.Queue = asyncio.Queue()
+    spoken = _Spoken()
+    outcome: dict = {}
+    tasks = [
+        asyncio.create_task(_relay(events, sentences, out, turn, clock, outcome)),
+        asyncio.create_task(_speak(sentences, out, voice, mute, spoken, clock)),
+    ]
+    try:
+        for _ in range(2):  # each task ends with None
+            while (item := await out.get()) is not None:
+                yield item
+    finally:
+        for task in tasks:
+            task.cancel()
+    yield {"type": "audio_end", "sentences": spoken.sentences}, None
+    turn.first_audio_ms = spoken.first_ms
+    turn.sentences = spoken.sentences
+    turn.speech_out_ms = round(spoken.audio_ms, 1)
+    turn.total_ms = clock.since()
+    if outcome.get("failed"):
+        status = VoiceTurn.Status.FAILED
+    elif mute.muted:
+        status = VoiceTurn.Status.INTERRUPTED
+    else:
+        status = VoiceTurn.Status.ANSWERED
+    await _close(turn, status, error=outcome.get("error", "") or spoken.failed)
+
+
+async def _relay(events, sentences: asyncio.Queue, out: asyncio.Queue, turn, clock, outcome):
+    """Chat's events to ``out``; the answer's sentences, as they complete, to the speaker."""
+    splitter = speech.SentenceSplitter()
+    try:
+        async for event in events:
+            if event["type"] == "token":
+                if turn.first_token_ms is None:
+                    turn.first_token_ms = clock.since()
+                for sentence in splitter.feed(event["text"]):
+                    sentences.put_nowait(sentence)
+            elif event["type"] == "error":
+                outcome["failed"] = True
+                outcome["error"] = "the assistant could not finish the answer"
+            out.put_nowait((event, None))
+        for sentence in splitter.flush():
+            sentences.put_nowait(sentence)
+    finally:
+        sentences.put_nowait(None)
+        out.put_nowait(None)
+
+
+async def _speak(sentences: asyncio.Queue, out: asyncio.Queue, voice, mute, spoken, clock):
+    """Speak each sentence in order, as soon as it is complete."""
+    seq = 0
+    try:
+        while (sentence := await sentences.get()) is not None:
+            said = speech.for_the_ear(sentence)
+            if mute.muted or not said.strip():
+                continue
+            if voice is None:
+                event = {"type": "say", "seq": seq, "text": said}
+                out.put_nowait((event, None))
+            else:
+                try:
+                    made = await asyncio.to_thread(voice.synthesize, said)
+                except (tts.SpeechFailed, tts.SpeechUnavailable) as exc:
+                    spoken.failed = f"text-to-speech: {exc}"
+                    out.put_nowait((_error("tts_failed", f"Speech output failed: {exc}"), None))
+                    mute.set()  # the rest would fail too; the text is on screen
+                    continue
+                if mute.muted:
+                    continue
+                spoken.audio_ms += made.duration_ms
+                event = {
+                    "type": "audio",
+                    "seq": seq,
+                    "text": said,
+                    "format": "wav",
+                    "bytes": len(made.wav),
+                    "duration_ms": round(made.duration_ms, 1),
+                }
+                out.put_nowait((event, made.wav))
+            if spoken.first_ms is None:
+                spoken.first_ms = clock.since()
+            seq += 1
+            spoken.sentences = seq
+    finally:
+        out.put_nowait(None)
+
+
+def _error(code: str, message: str) -> dict:
+    return {"type": "error", "code": code, "message": message}
+
+
+async def _close(turn: VoiceTurn, status: str, error: str = "") -> None:
+    turn.status = status
+    turn.error = error[:2000]
+    turn.finished_at = timezone.now()
+    await sync_to_async(turn.save)()
+
+
+# --- One spoken question from a file (voice_ask, bench voice) ------------------------
+
+
+@dataclass
+class FileTurn:
+    transcript: str = ""
+    events: list[dict] = field(default_factory=list)
+    audio: list[bytes] = field(default_factory=list)
+    speech_end: float = 0.0
+    turn: VoiceTurn | None = None
+    error: dict | None = None
+
+
+async def ask_from_pcm(conversation, user, pcm: bytes, *, voice=None, speak=True) -> FileTurn:
+    """Run ``pcm`` (a recording of one question) through the voice path as if it came
+    from a microphone in real time: endpointed, decoded while it "arrives", timed from
+    the end of speech (the silence the endpointer waits for is counted)."""
+    result = FileTurn()
+    listening = listener(hands_free=True)
+    chunk = 100 * audio.BYTES_PER_MS  # 100 ms, as a browser sends
+    heard = None
+    for offset in range(0, len(pcm), chunk):
+        heard = await asyncio.to_thread(listening.feed, pcm[offset : offset + chunk])
+        if heard.utterance is not None:
+            break
+    if heard is None or heard.utterance is None:
+        heard = listening.release()  # the recording ended before the silence did
+    if heard.utterance is None:
+        result.error = _error(
+            "no_speech", "No speech was found in the recording (is it silent, or too short?)"
+        )
+        return result
+    utterance = heard.utterance
+    # Real time: the last speech frame arrived (detected - end) ms before now.
+    result.speech_end = time.perf_counter() - (utterance.detected_ms - utterance.end_ms) / 1000
+    kept: list[VoiceTurn] = []
+    async for event, wav in answer(
+        conversation,
+        user,
+        utterance,
+        heard.stream,
+        speech_end=result.speech_end,
+        mode=VoiceTurn.Mode.FILE,
+        voice=(voice if voice is not None else speaker()) if speak else None,
+        keep=kept,
+    ):
+        result.events.append(event)
+        if event["type"] == "transcript":
+            result.transcript = event["text"]
+        elif event["type"] == "error" and result.error is None:
+            result.error = event
+        if wav is not None:
+            result.audio.append(wav)
+    result.turn = kept[0]
+    return result
+
+
+# --- The REST side --------------------------------------------------------------------
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+def status() -> dict:
+    """Which engines run here, and the recogniser's vocabulary; no keys or paths."""
+    from voice.stt import vocabulary
+
+    try:
+        engine, error = stt.engine().name, None
+    except stt.SpeechUnavailable as exc:
+        engine, error = None, str(exc)
+    try:
+        voice = speaker()
+    except tts.SpeechUnavailable:
+        voice = None
+    model = vocabulary.current()
+    return {
+        "stt": engine,
+        "stt_error": error,
+        "stt_available": stt.available(),
+        "tts": voice.name if voice else None,
+        "tts_available": tts.available(),
+        "vocabulary": {
+            "version": model.version if model else None,
+            "words": model.words if model else None,
+            "sentences": model.sentences if model else None,
+        },
+        "sample_rate": audio.SAMPLE_RATE,
+        "max_seconds": settings.VOICE_MAX_UTTERANCE_SECONDS,
+        "end_silence_ms": settings.VOICE_END_SILENCE_MS,
+        "idle_minutes": settings.VOICE_IDLE_MINUTES,
+    }
+
+
+def turns(user, conversation_id):
+    conversation = chat.get_conversation(user, conversation_id)
+    return VoiceTurn.objects.filter(conversation=conversation)
+
+
+def turn_json(turn: VoiceTurn) -> dict:
+    fields = [
+        "id", "status", "mode", "transcript", "cut", "audio_ms", "stt_engine", "tts_engine",
+        "stt_ms", "first_token_ms", "first_audio_ms", "total_ms", "sentences", "speech_out_ms",
+        "error", "created_at", "finished_at",
+    ]  # fmt: skip
+    return {
+        **{name: getattr(turn, name) for name in fields},
+        "conversation": turn.conversation_id,
+        "question": turn.question_id,
+        "answer": turn.answer_id,
+    }
+
+
+def ask_with_recording(user, conversation_id, upload, *, speak: bool = False) -> dict:
+    """One spoken question from an uploaded WAV (``POST .../ask``)."""
+    import base64
+
+    from asgiref.sync import async_to_sync
+
+    from lineled.errors import Invalid, Unavailable
+
+    conversation = chat.get_conversation(user, conversation_id)
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise Invalid(f"the recording is {upload.size // 1024 // 1024} MB; at most 10 MB")
+    try:
+        pcm = audio.load_wav(upload.read(MAX_UPLOAD_BYTES + 1))
+    except audio.AudioError as exc:
+        raise Invalid(str(exc)) from None
+    try:
+        voice = speaker() if speak else None
+        result = async_to_sync(ask_from_pcm)(conversation, user, pcm, voice=voice, speak=speak)
+    except (stt.SpeechUnavailable, tts.SpeechUnavailable) as exc:
+        raise Unavailable(f"voice is not available on this server: {exc}") from None
+    if result.turn is None or (result.error and result.turn.answer_id is None):
+        raise Invalid(result.error["message"] if result.error else "no question was heard")
+    shown = {
+        m.pk: chat.message_json(m, user)
+        for m in chat.messages_for(user, ids=[result.turn.question_id, result.turn.answer_id])
+    }
+    wav = audio.join_wavs(result.audio) if result.audio else None
+    return {
+        "voice_turn": turn_json(result.turn),
+        "question": shown.get(result.turn.question_id),
+        "answer": shown.get(result.turn.answer_id),
+        "audio_wav_base64": base64.b64encode(wav).decode() if wav else None,
+    }

@@ -1,0 +1,439 @@
+"""Spoken questions through the voice path: recognition, answers and speed.
+
+The demo manuals are ingested into the sandbox and the speech vocabulary is built from
+them. Every question of the development set (chat's, by default) is spoken by
+espeak-ng, in several voices and speeds, each voice/speed pair taking its turn across
+the set; each recording is asked once clean and once with kitchen-like noise (pink
+and brown noise for fans and fryers, a mains hum) mixed in at ``--snr`` dB over the
+speech. Each is asked through ``voice.services.ask_from_pcm``, the code path of the
+websocket, in a conversation of its own (a follow-up in its parent's spoken
+conversation). Figures:
+
+- word error rate of the transcripts, per condition and per voice, for the default
+  engine through the whole path, and for every other engine configured here
+  (transcription only);
+- fact recall of the spoken answers (the full answer text, as shown on screen), next
+  to the same questions typed into the text chat, and typed with the voice modality
+  (which isolates what recognition errors cost from what speech shaping costs);
+- decline accuracy, as in ``bench chat``;
+- timings from the end of speech: transcript, first answer words, first audio byte
+  (p50/p95), and the real-time factor of recognition.
+
+The recordings are fed faster than real time but timed as if they came from a
+microphone: the end of speech is placed where the last word ends in the recording, so
+the silence the endpointer waits for counts (``VOICE_END_SILENCE_MS``), and decoding
+during speech is assumed to keep up (the real-time factor shows that it does).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import subprocess
+import tempfile
+import time
+from array import array
+from pathlib import Path
+
+from asgiref.sync import async_to_sync
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from chat import services as chat
+from chat.benchmarks.chat import QUESTIONS, load_questions
+from chat.benchmarks.chat import normalize as fact_normalize
+from chat.models import Message
+from knowledge.demo import loader
+from knowledge.search import schema
+from voice import audio, services, stt, tts
+from voice.stt import vocabulary
+from voice.text import normalize, wer
+
+VOICES = ("en-us+klatt", "en-us+klatt4", "en-us+f3")
+SPEEDS = (140, 175)
+TARGETS = {
+    "wer_clean": 0.10,
+    "wer_noisy": 0.20,
+    "first_audio_p50_ms": 500.0,
+    "first_audio_p95_ms": 900.0,
+    "fact_recall_gap": 0.0,  # spoken recall at least typed recall
+}
+
+
+def add_arguments(parser):
+    parser.add_argument("--questions", type=Path, default=QUESTIONS, help="question set JSON")
+    parser.add_argument("--voices", default=",".join(VOICES), help="espeak-ng voices, comma list")
+    parser.add_argument(
+        "--speeds", default=",".join(map(str, SPEEDS)), help="words per minute, comma list"
+    )
+    parser.add_argument("--snr", type=float, default=10.0, help="noise level, dB below speech")
+    parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    parser.add_argument(
+        "--all-pairs",
+        action="store_true",
+        help="speak every question in every voice and speed (slower) instead of taking turns",
+    )
+    parser.add_argument("--show", action="store_true", help="include every transcript")
+
+
+def run(options: dict, log=None) -> dict:
+    log = log or (lambda message: None)
+    _need("espeak-ng")
+    _need("sox")
+    questions = load_questions(options.get("questions") or QUESTIONS)
+    if options.get("limit"):
+        questions = _with_parents(questions, options["limit"])
+    voices = [v.strip() for v in (options.get("voices") or ",".join(VOICES)).split(",") if v]
+    speeds = [int(s) for s in str(options.get("speeds") or "140,175").split(",") if s.strip()]
+    snr = float(options.get("snr") if options.get("snr") is not None else 10.0)
+    loaded = loader.load()
+    schema.analyze(connection)
+    started = time.perf_counter()
+    model = vocabulary.build()
+    build_ms = (time.perf_counter() - started) * 1000
+    engine = stt.engine()
+    voice = tts.engine()
+    log(f"{len(loaded)} manuals; vocabulary {model.words} words; engine {engine.name}")
+    user = get_user_model().objects.create_user("bench-voice", password=None)
+
+    with tempfile.TemporaryDirectory(prefix="lineled-voice-") as folder:
+        recordings = _record(questions, voices, speeds, options.get("all_pairs"), Path(folder))
+        noise = _kitchen_noise(Path(folder), max(len(r["pcm"]) for r in recordings))
+    for recording in recordings:
+        recording["noisy"] = _mix(recording["pcm"], recording["speech"], noise, snr)
+
+    _warm_up(user, recordings[0]["pcm"], voice)
+    typed = {e["question"]: _typed(user, e, "text") for e in questions}
+    typed_voice = {e["question"]: _typed(user, e, "voice") for e in questions}
+    log(f"{len(recordings)} recordings; asking clean and noisy")
+    runs = {}
+    for condition in ("clean", "noisy"):
+        runs[condition] = _ask_all(recordings, condition, user, voice)
+        log(f"{condition}: {_summary_wer(runs[condition]):.3f} WER")
+
+    others = {}
+    for name in stt.available():
+        if name == engine.name:
+            continue
+        others[name] = _other_engine(name, recordings)
+
+    result = {
+        "database": connection.vendor,
+        "manuals": len(loaded),
+        "questions": len(questions),
+        "recordings": len(recordings),
+        "voices": voices,
+        "speeds": speeds,
+        "snr_db": snr,
+        "engines": {"stt": engine.name, "tts": voice.name if voice else None},
+        "vocabulary": {"words": model.words, "build_ms": round(build_ms, 1)},
+        "wer": {
+            engine.name: {c: _wer_figures(runs[c], by_voice=True) for c in ("clean", "noisy")},
+            **others,
+        },
+        "fact_recall": {
+            "typed_text": _recall(questions, typed),
+            "typed_voice_modality": _recall(questions, typed_voice),
+            "spoken_clean": _recall_runs(runs["clean"]),
+            "spoken_noisy": _recall_runs(runs["noisy"]),
+        },
+        "decline_accuracy": {c: _declines(runs[c]) for c in ("clean", "noisy")},
+        "timings": {c: _timings(runs[c]) for c in ("clean", "noisy")},
+        "targets": TARGETS,
+    }
+    result["meets_targets"] = _meets(result, engine.name)
+    result["misrecognised"] = [
+        _short(a) for c in ("clean", "noisy") for a in runs[c] if a["errors"]
+    ][:40]
+    if options.get("show"):
+        result["answers"] = [_short(a) for c in ("clean", "noisy") for a in runs[c]]
+    return result
+
+
+# --- Recording ----------------------------------------------------------------------
+
+
+def _need(command: str) -> None:
+    from shutil import which
+
+    if which(command) is None:
+        raise RuntimeError(f"bench voice needs {command}: sudo apt-get install {command}")
+
+
+def _with_parents(questions: list[dict], limit: int) -> list[dict]:
+    chosen = questions[:limit]
+    ids = {e.get("id") for e in chosen}
+    return [e for e in chosen if not e.get("after") or e["after"] in ids]
+
+
+def _record(questions, voices, speeds, all_pairs, folder: Path) -> list[dict]:
+    pairs = [(v, s) for v in voices for s in speeds]
+    recordings = []
+    for i, entry in enumerate(questions):
+        chosen = pairs if all_pairs else [pairs[i % len(pairs)]]
+        for voice, speed in chosen:
+            raw = folder / f"q{i}-{len(recordings)}.wav"
+            subprocess.run(
+                ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), "--stdin"],
+                input=entry["question"].encode(),
+                check=True,
+                capture_output=True,
+            )
+            speech = _to_16k(raw)
+            # Silence before (a microphone is open before anyone speaks) and after.
+            pcm = audio.silence(400) + speech + audio.silence(1000)
+            recordings.append(
+                {"entry": entry, "voice": voice, "speed": speed, "pcm": pcm, "speech": speech}
+            )
+    return recordings
+
+
+def _to_16k(path: Path) -> bytes:
+    done = subprocess.run(
+        ["sox", str(path), "-t", "raw", "-r", "16000", "-c", "1", "-b", "16", "-e", "signed", "-"],
+        check=True,
+        capture_output=True,
+    )
+    return done.stdout
+
+
+def _kitchen_noise(folder: Path, size: int) -> array:
+    """Fans and fryers (pink and brown noise) with a 60/120 Hz hum, as 16 kHz PCM."""
+    seconds = size / audio.BYTES_PER_MS / 1000 + 1
+    path = folder / "kitchen.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path)]
+        + ["synth", f"{seconds:.1f}", "pinknoise", "vol", "0.5"],
+        check=True,
+        capture_output=True,
+    )
+    pink = audio.samples(_to_16k(path))
+    subprocess.run(
+        ["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path)]
+        + ["synth", f"{seconds:.1f}", "brownnoise", "vol", "0.5"],
+        check=True,
+        capture_output=True,
+    )
+    brown = audio.samples(_to_16k(path))
+    return array(
+        "h",
+        (
+            int(
+                0.5 * p
+                + 0.4 * b
+                + 900 * math.sin(2 * math.pi * 60 * i / 16000)
+                + 500 * math.sin(2 * math.pi * 120 * i / 16000)
+            )
+            for i, (p, b) in enumerate(zip(pink, brown, strict=False))
+        ),
+    )
+
+
+def _mix(pcm: bytes, speech: bytes, noise: array, snr_db: float) -> bytes:
+    """``pcm`` with ``noise`` mixed in so that speech is ``snr_db`` louder (RMS)."""
+    voice_level = audio.rms(speech)
+    offset = random.Random(len(pcm)).randrange(0, max(1, len(noise) - len(pcm) // 2))
+    part = noise[offset : offset + len(pcm) // 2]
+    noise_level = audio.rms(audio.to_bytes(part)) or 1.0
+    gain = voice_level / (noise_level * 10 ** (snr_db / 20))
+    values = audio.samples(pcm)
+    mixed = array(
+        "h",
+        (max(-32768, min(32767, int(v + gain * n))) for v, n in zip(values, part, strict=False)),
+    )
+    return audio.to_bytes(mixed)
+
+
+# --- Asking -------------------------------------------------------------------------
+
+
+def _warm_up(user, pcm: bytes, voice) -> None:
+    conversation = chat.create_conversation(user)
+    async_to_sync(services.ask_from_pcm)(conversation, user, pcm, voice=voice)
+
+
+def _typed(user, entry: dict, modality: str) -> dict:
+    conversation = chat.create_conversation(user)
+    events = chat.answer_now(conversation, user, entry["question"], modality=modality)
+    done = next(e for e in events if e["type"] in ("done", "error"))
+    message = Message.objects.get(pk=done.get("message") or done.get("message_id"))
+    return {"text": message.text, "declined": message.declined}
+
+
+def _ask_all(recordings, condition: str, user, voice) -> list[dict]:
+    conversations = {}
+    answers = []
+    for recording in recordings:
+        entry = recording["entry"]
+        key = (recording["voice"], recording["speed"])
+        parent = (entry.get("after"), key) if entry.get("after") else None
+        if entry.get("kind") == "follow-up" and parent in conversations:
+            conversation = conversations[parent]
+        else:
+            conversation = chat.create_conversation(user)
+        conversations[(entry.get("id"), key)] = conversation
+        pcm = recording["pcm"] if condition == "clean" else recording["noisy"]
+        started = time.perf_counter()
+        result = async_to_sync(services.ask_from_pcm)(conversation, user, pcm, voice=voice)
+        wall_ms = (time.perf_counter() - started) * 1000
+        answers.append(_scored(recording, condition, result, wall_ms))
+    return answers
+
+
+def _scored(recording, condition, result, wall_ms) -> dict:
+    entry = recording["entry"]
+    reference = normalize(entry["question"])
+    errors, words = wer(reference, normalize(result.transcript))
+    turn = result.turn
+    answer = None
+    if turn is not None and turn.answer_id:
+        answer = Message.objects.get(pk=turn.answer_id)
+    text = answer.text if answer else ""
+    facts = entry.get("facts") or []
+    said = fact_normalize(text)
+    missing = [f for f in facts if fact_normalize(f) not in said]
+    return {
+        "condition": condition,
+        "voice": recording["voice"],
+        "speed": recording["speed"],
+        "id": entry.get("id"),
+        "kind": entry.get("kind"),
+        "question": entry["question"],
+        "transcript": result.transcript,
+        "errors": errors,
+        "words": words,
+        "answered": answer is not None and answer.status == Message.Status.DONE,
+        "declined": bool(answer and answer.declined),
+        "facts": len(facts),
+        "missing": missing,
+        "stt_ms": turn.stt_ms if turn else None,
+        "first_token_ms": turn.first_token_ms if turn else None,
+        "first_audio_ms": turn.first_audio_ms if turn else None,
+        "speech_ms": audio.duration_ms(recording["speech"]),
+        "wall_ms": wall_ms,
+    }
+
+
+def _other_engine(name: str, recordings) -> dict:
+    """WER of another configured engine, transcription only."""
+    from voice.stt import build_engine
+
+    try:
+        engine = build_engine(name)
+    except stt.SpeechUnavailable as exc:
+        return {"error": str(exc)}
+    figures = {}
+    for condition in ("clean", "noisy"):
+        errors = words = 0
+        for recording in recordings:
+            pcm = recording["pcm"] if condition == "clean" else recording["noisy"]
+            try:
+                heard = engine.transcribe(pcm).text
+            except stt.SpeechFailed as exc:
+                return {"error": str(exc)}
+            e, n = wer(normalize(recording["entry"]["question"]), normalize(heard))
+            errors, words = errors + e, words + n
+        figures[condition] = {"wer": round(errors / max(1, words), 4), "words": words}
+    return figures
+
+
+# --- Figures ------------------------------------------------------------------------
+
+
+def _summary_wer(answers) -> float:
+    return sum(a["errors"] for a in answers) / max(1, sum(a["words"] for a in answers))
+
+
+def _wer_figures(answers, by_voice=False) -> dict:
+    figures = {
+        "wer": round(_summary_wer(answers), 4),
+        "words": sum(a["words"] for a in answers),
+        "sentences_exact": round(sum(1 for a in answers if not a["errors"]) / len(answers), 3),
+    }
+    if by_voice:
+        groups = {}
+        for a in answers:
+            groups.setdefault(f"{a['voice']}@{a['speed']}", []).append(a)
+        figures["by_voice"] = {k: round(_summary_wer(v), 4) for k, v in sorted(groups.items())}
+    return figures
+
+
+def _recall(questions, typed: dict) -> float | None:
+    facts = found = 0
+    for entry in questions:
+        if entry.get("kind") == "off-topic":
+            continue
+        said = fact_normalize(typed[entry["question"]]["text"])
+        wanted = entry.get("facts") or []
+        facts += len(wanted)
+        found += sum(1 for f in wanted if fact_normalize(f) in said)
+    return round(found / facts, 4) if facts else None
+
+
+def _recall_runs(answers) -> float | None:
+    answerable = [a for a in answers if a["kind"] != "off-topic"]
+    facts = sum(a["facts"] for a in answerable)
+    found = facts - sum(len(a["missing"]) for a in answerable)
+    return round(found / facts, 4) if facts else None
+
+
+def _declines(answers) -> dict:
+    off = [a for a in answers if a["kind"] == "off-topic"]
+    on = [a for a in answers if a["kind"] != "off-topic"]
+    return {
+        "decline_accuracy": round(sum(a["declined"] for a in off) / len(off), 3) if off else None,
+        "false_decline_rate": round(sum(a["declined"] for a in on) / len(on), 3) if on else None,
+    }
+
+
+def _timings(answers) -> dict:
+    figures = {}
+    for name in ("stt_ms", "first_token_ms", "first_audio_ms"):
+        values = sorted(a[name] for a in answers if a[name] is not None)
+        if values:
+            figures[name] = {
+                "p50": round(statistics.median(values), 1),
+                "p95": round(_percentile(values, 95), 1),
+                "max": round(values[-1], 1),
+            }
+    speech = sum(a["speech_ms"] for a in answers)
+    figures["answered"] = sum(a["answered"] for a in answers)
+    figures["turns"] = len(answers)
+    figures["wall_ms_per_turn"] = round(sum(a["wall_ms"] for a in answers) / len(answers), 1)
+    figures["speech_s"] = round(speech / 1000, 1)
+    return figures
+
+
+def _percentile(ordered: list[float], pct: float) -> float:
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _meets(result: dict, engine: str) -> dict:
+    wer_figures = result["wer"][engine]
+    timing = result["timings"]["clean"].get("first_audio_ms", {})
+    noisy_timing = result["timings"]["noisy"].get("first_audio_ms", {})
+    recall = result["fact_recall"]
+    typed = recall["typed_text"] or 0
+    return {
+        "wer_clean": wer_figures["clean"]["wer"] <= TARGETS["wer_clean"],
+        "wer_noisy": wer_figures["noisy"]["wer"] <= TARGETS["wer_noisy"],
+        "first_audio_p50_ms": max(timing.get("p50", 1e9), noisy_timing.get("p50", 1e9))
+        <= TARGETS["first_audio_p50_ms"],
+        "first_audio_p95_ms": max(timing.get("p95", 1e9), noisy_timing.get("p95", 1e9))
+        <= TARGETS["first_audio_p95_ms"],
+        "spoken_as_correct_as_typed": (recall["spoken_clean"] or 0) >= typed,
+    }
+
+
+def _short(a: dict) -> dict:
+    return {
+        k: a[k]
+        for k in ("condition", "voice", "speed", "question", "transcript", "errors", "missing")
+        if k in a
+    } | {"first_audio_ms": a["first_audio_ms"]}
