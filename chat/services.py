@@ -237,9 +237,19 @@ def timings(message: Message) -> dict:
 
 
 async def run_turn(
-    conversation: Conversation, user, text, *, modality: str = Message.Modality.TEXT
+    conversation: Conversation,
+    user,
+    text,
+    *,
+    modality: str = Message.Modality.TEXT,
+    style: str | None = None,
 ) -> AsyncIterator[dict]:
     """Store the question, answer it, and yield the events described above.
+
+    ``modality`` is how the question was asked (stored on both messages); ``style``
+    (default: the modality) is the answer the assistant writes: "voice" for one that
+    is itself short and spoken-shaped, "text" for the full answer. The voice app asks
+    for the full answer (it is on screen) and shapes the spoken part itself.
 
     Raises Invalid (before storing anything) for a question we cannot take, NotFound if
     the conversation was deleted meanwhile. Stopping the iteration early, or cancelling
@@ -247,13 +257,15 @@ async def run_turn(
     not stop the answer: it is finished and stored anyway.
     """
     question = clean_question(text)
-    if modality not in Message.Modality.values:
+    style = style or modality
+    if modality not in Message.Modality.values or style not in Message.Modality.values:
         raise Invalid(f"modality must be one of: {', '.join(Message.Modality.values)}")
     queue: asyncio.Queue = asyncio.Queue()
     # Storing the question happens in the task too: a caller cancelled while it is
     # being stored would otherwise leave an answer pending forever.
     task = asyncio.create_task(
-        _turn(conversation, question, user, modality, queue), context=_detached_context()
+        _turn(conversation, question, user, modality, style, queue),
+        context=_detached_context(),
     )
     _running.add(task)
     task.add_done_callback(_running.discard)
@@ -293,7 +305,7 @@ def _detached_context() -> contextvars.Context:
     return context
 
 
-async def _turn(conversation: Conversation, question: str, user, modality: str, queue):
+async def _turn(conversation: Conversation, question: str, user, modality, style, queue):
     """Store the question and an empty answer, then answer it; errors storing the
     question go to ``queue`` for ``run_turn`` to raise."""
     try:
@@ -310,7 +322,7 @@ async def _turn(conversation: Conversation, question: str, user, modality: str, 
             "message": answer.pk,
         }
     )
-    await _answer(answer, question, turns, user, modality, queue)
+    await _answer(answer, question, turns, user, style, queue)
 
 
 def _begin(conversation: Conversation, question: str, modality: str):
@@ -367,7 +379,7 @@ class _Progress:
             await sync_to_async(self.message.save)(update_fields=sorted(set(names)))
 
 
-async def _answer(answer: Message, question, turns, user, modality, queue: asyncio.Queue):
+async def _answer(answer: Message, question, turns, user, style: str, queue: asyncio.Queue):
     """Run the assistant for ``answer``; store it; feed events to ``queue``; never raise."""
     started = time.perf_counter()
     progress = _Progress(answer)
@@ -381,7 +393,7 @@ async def _answer(answer: Message, question, turns, user, modality, queue: async
 
     try:
         events = assistant.stream_answer(
-            question=question, history=turns, user=user, modality=modality
+            question=question, history=turns, user=user, modality=style
         )
         async for event in events:
             if isinstance(event, Searched):

@@ -23,12 +23,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from knowledge import citations, ragie
-from knowledge.signals import knowledge_changed
 from knowledge.ingest import chunking, pdf, textdocs
 from knowledge.ingest.blocks import Block
 from knowledge.ingest.detect import Rejected, detect
 from knowledge.models import Chunk, Document, Page
 from knowledge.search import schema
+from knowledge.signals import knowledge_changed
 
 logger = logging.getLogger(__name__)
 

@@ -213,6 +213,8 @@ class VoiceConsumer(AsyncWebsocketConsumer):
             return
         if self.listening is None:
             await self.arm()
+        else:
+            await self.send_json({"type": "listening", "mode": self.mode})
 
     async def interrupt(self, content: dict) -> None:
         if self.mute is not None:

@@ -2,13 +2,15 @@
 
 ``answer`` is the one code path every spoken question takes (the voice websocket,
 ``manage.py voice_ask``, ``bench voice``): it finishes the transcript, asks chat's
-assistant with modality "voice" in the same conversation as typed questions (so a
-spoken follow-up understands a typed question and the other way round), relays the
-chat events, and speaks the answer sentence by sentence while it is still being
-written. It yields ``(event, audio)`` pairs: a JSON-ready dict, and the WAV bytes of
-an ``audio`` event (else None). The ``VoiceTurn`` row is written as soon as the
-speaker stops and kept up to date, so a failure or a dropped connection leaves the
-turn stored as far as it got.
+assistant in the same conversation as typed questions (so a spoken follow-up
+understands a typed question and the other way round; both messages are stored with
+modality "voice"), relays the chat events, and speaks the answer while it is still
+being written. The screen gets the full answer, the same one typing would get; the
+ear gets it shaped by ``speech.SpokenAnswer``: one step at a time, the first three
+steps, no markdown or citation markers. It yields ``(event, audio)`` pairs: a
+JSON-ready dict, and the WAV bytes of an ``audio`` event (else None). The
+``VoiceTurn`` row is written as soon as the speaker stops and kept up to date, so a
+failure or a dropped connection leaves the turn stored as far as it got.
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ async def _answer(conversation, user, utterance, stream, turn, clock, voice, mut
         None,
     )
     try:
-        events = chat.run_turn(conversation, user, turn.transcript, modality="voice")
+        events = chat.run_turn(conversation, user, turn.transcript, modality="voice", style="text")
         start = await anext(events)
     except DomainError as exc:  # the question could not be taken (too long, gone)
         await _close(turn, VoiceTurn.Status.FAILED, error=exc.message)
@@ -194,7 +196,7 @@ async def _answer(conversation, user, utterance, stream, turn, clock, voice, mut
     finally:
         for task in tasks:
             task.cancel()
-    yield {"type": "audio_end", "sentences": spoken.sentences}, None
+    yield {"type": "audio_end", "message": turn.answer_id, "sentences": spoken.sentences}, None
     turn.first_audio_ms = spoken.first_ms
     turn.sentences = spoken.sentences
     turn.speech_out_ms = round(spoken.audio_ms, 1)
@@ -210,32 +212,31 @@ async def _answer(conversation, user, utterance, stream, turn, clock, voice, mut
 
 async def _relay(events, sentences: asyncio.Queue, out: asyncio.Queue, turn, clock, outcome):
     """Chat's events to ``out``; the answer's sentences, as they complete, to the speaker."""
-    splitter = speech.SentenceSplitter()
+    spoken = speech.SpokenAnswer()
     try:
         async for event in events:
             if event["type"] == "token":
                 if turn.first_token_ms is None:
                     turn.first_token_ms = clock.since()
-                for sentence in splitter.feed(event["text"]):
-                    sentences.put_nowait(sentence)
+                for piece in spoken.feed(event["text"]):
+                    sentences.put_nowait(piece)
             elif event["type"] == "error":
                 outcome["failed"] = True
                 outcome["error"] = "the assistant could not finish the answer"
             out.put_nowait((event, None))
-        for sentence in splitter.flush():
-            sentences.put_nowait(sentence)
+        for piece in spoken.flush():
+            sentences.put_nowait(piece)
     finally:
         sentences.put_nowait(None)
         out.put_nowait(None)
 
 
 async def _speak(sentences: asyncio.Queue, out: asyncio.Queue, voice, mute, spoken, clock):
-    """Speak each sentence in order, as soon as it is complete."""
+    """Speak each piece (already shaped for the ear) in order, as soon as it is complete."""
     seq = 0
     try:
-        while (sentence := await sentences.get()) is not None:
-            said = speech.for_the_ear(sentence)
-            if mute.muted or not said.strip():
+        while (said := await sentences.get()) is not None:
+            if mute.muted:
                 continue
             if voice is None:
                 event = {"type": "say", "seq": seq, "text": said}

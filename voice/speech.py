@@ -330,3 +330,103 @@ class SentenceSplitter:
             return clauses[-1]  # words[-1] is followed by the next word, so complete
         later = _CLAUSE.search(self._buffer, words[-1].end(), region)
         return later.end(1) if later else None
+
+
+# --- A whole answer, for the ear ----------------------------------------------------
+
+_LIST_ITEM = re.compile(r"^\s*(?:(\d{1,3})[.)]|[-*+\u2022])\s+(.*)$", re.S)
+_MAYBE_LIST = re.compile(r"^\s*(?:\d{1,3}[.)]?|[-*+\u2022])?\s*$")
+_SAFETY = re.compile(r"^\W*(?:caution|warning|danger|safety first|stop)\b", re.I)
+MAX_SPOKEN_STEPS = 3
+MAX_SPOKEN_SENTENCES = 3  # of prose, outside lists
+REST_OF_STEPS = "The rest of the steps are on your screen."
+REST_ON_SCREEN = "The rest is on your screen."
+
+
+class SpokenAnswer:
+    """The spoken version of an answer being streamed: pieces ready to synthesize.
+
+    The screen shows the whole answer; the ear gets it short, one step at a time. A
+    list is spoken as "Step 1: ...", up to ``max_steps`` items, then "The rest of the
+    steps are on your screen."; prose up to ``max_sentences`` sentences, then "The rest
+    is on your screen." A caution or warning line is always spoken. Prose is spoken
+    sentence by sentence as soon as each sentence is complete (so speech starts early),
+    a list item once its line is complete. Markdown and citation markers are never
+    spoken (``for_the_ear``).
+    """
+
+    def __init__(self, max_steps: int = MAX_SPOKEN_STEPS, max_sentences=MAX_SPOKEN_SENTENCES):
+        self.max_steps = max_steps
+        self.max_sentences = max_sentences
+        self.items = 0
+        self.sentences = 0
+        self.told: set[str] = set()
+        self.line = ""  # the current, unfinished line
+        self.prose: SentenceSplitter | None = None  # set once the line is known prose
+        self.safety = False  # the current prose line is a caution
+        self.fed = 0  # characters of ``line`` given to ``prose``
+
+    def feed(self, delta: str) -> list[str]:
+        out: list[str] = []
+        self.line += delta
+        while "\n" in self.line:
+            line, self.line = self.line.split("\n", 1)
+            out += self._finish_line(line)
+        if (
+            self.prose is None
+            and len(self.line.strip()) > 8
+            and not _MAYBE_LIST.match(self.line)
+            and not _LIST_ITEM.match(self.line)
+        ):
+            self.prose = SentenceSplitter()
+            self.safety = bool(_SAFETY.match(self.line))
+        if self.prose is not None:
+            out += self._sentences(self.prose.feed(self.line[self.fed :]))
+            self.fed = len(self.line)
+        return out
+
+    def flush(self) -> list[str]:
+        line, self.line = self.line, ""
+        return self._finish_line(line)
+
+    def _finish_line(self, line: str) -> list[str]:
+        prose, fed = self.prose, self.fed
+        self.prose, self.fed = None, 0
+        if prose is not None:
+            out = self._sentences(prose.feed(line[fed:]) + prose.flush())
+            self.safety = False
+            return out
+        item = _LIST_ITEM.match(line)
+        if item is None:
+            self.safety = bool(_SAFETY.match(line))
+            out = self._sentences([line] if line.strip() else [])
+            self.safety = False
+            return out
+        self.items += 1
+        if self.items > self.max_steps:
+            return self._tell(REST_OF_STEPS)
+        label = f"Step {item[1]}: " if item[1] else ""
+        return _spoken([label + item[2]])
+
+    def _sentences(self, pieces: list[str]) -> list[str]:
+        out = []
+        for said in _spoken(pieces):
+            if self.safety:
+                out.append(said)
+                continue
+            self.sentences += 1
+            if self.sentences > self.max_sentences or self.items > self.max_steps:
+                out += self._tell(REST_ON_SCREEN if self.items <= self.max_steps else "")
+            else:
+                out.append(said)
+        return out
+
+    def _tell(self, notice: str) -> list[str]:
+        if not notice or self.told:
+            return []
+        self.told.add(notice)
+        return [notice]
+
+
+def _spoken(pieces: list[str]) -> list[str]:
+    return [said for said in (for_the_ear(p) for p in pieces) if said.strip()]

@@ -28,8 +28,9 @@
   var state = {
     conversation: config.conversation, // id, or null for a new conversation
     onReady: null, // one question to ask once the socket is ready
-    pending: null, // {text, questionEl, answer}: asked, no "start" yet
+    pending: null, // {text, questionEl, answer, voice}: asked, no "start" yet
     current: null, // the Answer being streamed
+    currentVoice: false, // ...and it streams over the voice socket (voice.js), not this one
     catchingUp: [], // answers still being written that this page is not streaming
     pollTimer: null,
     following: false, // scroll along with the answer until the reader scrolls
@@ -84,7 +85,8 @@
   // took goes back to the composer; an answer cut off is caught up once it is back.
   function dropped() {
     var asked = state.pending;
-    state.pending = null;
+    if (asked && asked.voice) asked = null; // voice.js's socket carries that one
+    else state.pending = null;
     if (asked) {
       // The server never took the question: give it back to the composer.
       asked.questionEl.remove();
@@ -92,13 +94,15 @@
       if (!input.value.trim()) setInput(asked.text);
       showThreadState();
     }
-    if (state.current) {
-      state.current.interrupt();
-      state.catchingUp.push(state.current);
-      state.current = null;
-    }
+    if (state.current && !state.currentVoice) interruptCurrent();
     state.onReady = null;
     updateComposer();
+  }
+
+  function interruptCurrent() {
+    state.current.interrupt();
+    state.catchingUp.push(state.current);
+    state.current = null;
   }
 
   function ready() {
@@ -129,6 +133,7 @@
     if (!asked) return;
     state.pending = null;
     state.current = asked.answer;
+    state.currentVoice = Boolean(asked.voice);
     asked.answer.start(data.message);
     asked.questionEl.dataset.id = data.question;
     if (title.textContent === "New conversation") setTitle(shortTitle(asked.text));
@@ -274,38 +279,63 @@
   }
 
   function create(text) {
-    state.creating = true;
     setInput(text);
-    request("POST", config.conversationsApi, {}).then(function (answer) {
-      state.creating = false;
-      if (answer.status !== 201 || !answer.data) {
-        updateComposer();
-        showComposerError("Could not start the conversation: " + ns.problem(answer));
-        return;
-      }
-      state.conversation = answer.data.id;
-      window.history.replaceState({ conversation: state.conversation }, "", conversationUrl(state.conversation));
+    createConversation().then(function () {
       list.touch(state.conversation, shortTitle(text));
       state.onReady = function () {
         post(input.value.trim() || text);
       };
       connection.connect();
+    }, function () {});
+  }
+
+  /** Store a new conversation (the page shows none yet); resolves with its id. */
+  function createConversation() {
+    state.creating = true;
+    updateComposer();
+    return request("POST", config.conversationsApi, {}).then(function (answer) {
+      state.creating = false;
       updateComposer();
+      if (answer.status !== 201 || !answer.data) {
+        var text = "Could not start the conversation: " + ns.problem(answer);
+        showComposerError(text);
+        throw new Error(text);
+      }
+      state.conversation = answer.data.id;
+      window.history.replaceState({ conversation: state.conversation }, "", conversationUrl(state.conversation));
+      return state.conversation;
     });
   }
 
   function post(text) {
-    var questionEl = ns.question(text);
-    var answer = new ns.Answer({ onRetry: retry, onRender: follow });
-    messages.append(questionEl, answer.el);
-    state.pending = { text: text, questionEl: questionEl, answer: answer };
+    addQuestion(text, false);
     connection.send({ type: "ask", text: text, modality: "text" });
     setInput("");
+  }
+
+  // The question and its waiting answer join the thread.
+  function addQuestion(text, voice) {
+    var questionEl = ns.question(text);
+    if (voice) markVoice(questionEl);
+    var answer = new ns.Answer({ onRetry: retry, onRender: follow });
+    messages.append(questionEl, answer.el);
+    state.pending = { text: text, questionEl: questionEl, answer: answer, voice: voice };
     showThreadState();
     updateComposer();
     announce.textContent = "Looking in the manuals\u2026";
     state.following = true;
     scrollToQuestion(questionEl, "smooth");
+  }
+
+  /** A question asked by voice: a small microphone beside its bubble. */
+  function markVoice(questionEl) {
+    questionEl.classList.add("is-voice");
+    var mark = document.createElement("span");
+    mark.className = "msg-voice-mark";
+    mark.title = "Asked by voice";
+    mark.innerHTML = '<svg class="icon" aria-hidden="true"><use href="#i-mic"/></svg>' +
+      '<span class="visually-hidden">Asked by voice:</span>';
+    questionEl.prepend(mark);
   }
 
   function retry(answer) {
@@ -348,10 +378,12 @@
   // --- Loading a conversation ---------------------------------------------------------------
 
   function resetThread() {
+    document.dispatchEvent(new CustomEvent("lineled:conversation")); // voice.js lets go
     connection.close();
     window.clearTimeout(state.pollTimer);
     state.pending = null;
     state.current = null;
+    state.currentVoice = false;
     state.catchingUp = [];
     state.onReady = null;
     messages.replaceChildren();
@@ -405,6 +437,7 @@
       if (message.role === "user") {
         lastQuestion = ns.question(message.text);
         lastQuestion.dataset.id = message.id;
+        if (message.modality === "voice") markVoice(lastQuestion);
         messages.append(lastQuestion);
         return;
       }
@@ -450,6 +483,56 @@
     var suggestion = event.target.closest(".suggestion");
     if (suggestion) ask(suggestion.textContent);
   });
+
+  // --- Hooks for voice.js ----------------------------------------------------------------------
+  // Voice turns come over a socket of their own but are shown in this thread, by this code.
+
+  ns.chat = {
+    /** The open conversation's id, made first when the page shows a new one. */
+    ensureConversation: function () {
+      if (state.conversation) return Promise.resolve(state.conversation);
+      if (state.creating) return Promise.reject(new Error("The conversation is still being started."));
+      return createConversation().then(function (id) {
+        connection.connect(); // typed follow-ups
+        return id;
+      });
+    },
+    busy: busy,
+    /** A transcript was taken: show it as the question; the events follow via receive. */
+    voiceQuestion: function (text) {
+      if (state.pending) return;
+      addQuestion(text, true);
+    },
+    voicePending: function () {
+      return Boolean(state.pending && state.pending.voice);
+    },
+    /** start, token, citations, done and error events of a voice turn. */
+    receive: receive,
+    /** The voice socket went down mid-turn: the answer is finished on the server all the same. */
+    voiceDropped: function () {
+      if (state.pending && state.pending.voice) {
+        var lost = state.pending;
+        state.pending = null;
+        lost.questionEl.remove();
+        lost.answer.el.remove();
+        showThreadState();
+        catchUpSoon();
+      }
+      if (state.current && state.currentVoice) {
+        interruptCurrent();
+        catchUp();
+      }
+      updateComposer();
+    },
+  };
+
+  // The question may have been stored before the socket went: reload the thread.
+  function catchUpSoon() {
+    var id = state.conversation;
+    window.setTimeout(function () {
+      if (id === state.conversation && !busy()) openConversation(id, false);
+    }, POLL_MS);
+  }
 
   // --- Start --------------------------------------------------------------------------------
 

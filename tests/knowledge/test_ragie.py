@@ -271,13 +271,19 @@ def test_other_delete_errors_are_raised(api, fryer):
 # --- The hooks and tasks -----------------------------------------------------------------
 
 
+def ragie_only(callbacks: list) -> list:
+    """The on-commit work besides the voice app's: it rebuilds its speech vocabulary
+    whenever the manuals change."""
+    return [c for c in callbacks if "rebuild_vocabulary" not in repr(c)]
+
+
 def test_ingest_sends_the_document_to_ragie_after_commit_and_polls_until_ready(
     api, eager, django_capture_on_commit_callbacks
 ):
     document, _ = services.add_document(filename=FRYER.name, data=FRYER.read_bytes())
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         document = services.ingest(document.pk)
-    assert len(callbacks) == 1
+    assert len(ragie_only(callbacks)) == 1
     document.refresh_from_db()
     assert document.status == Document.Status.READY and document.error == ""
     assert api.documents[document.ragie_id]["status"] == "ready"
@@ -332,7 +338,7 @@ def test_deleting_a_document_deletes_ragies_copy_after_commit(
     uploaded(fryer, api)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.delete_document(fryer)
-    assert len(callbacks) == 1
+    assert len(ragie_only(callbacks)) == 1
     assert not api.documents
     assert api.requests[-1].method == "DELETE"
 
@@ -343,7 +349,7 @@ def test_without_a_key_nothing_is_sent_to_ragie(settings, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         document = services.ingest(document.pk)
         services.delete_document(document)
-    assert callbacks == []
+    assert ragie_only(callbacks) == []
 
 
 # --- Searching through Ragie ---------------------------------------------------------------

@@ -153,7 +153,7 @@ async def test_a_spoken_question_is_answered_in_text_citations_and_speech(alice,
     ws, _ = await connect(alice, conversation.pk)
     await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
     assert (await receive(ws)) == {"type": "listening", "mode": "push"}
-    await say(ws, "how long do fries cook")
+    await say(ws, "how long do french fries go in the fryer")
     await ws.send_json_to({"type": "end"})
     seen = await until(ws, "audio_end")
     kinds = types(seen)

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from voice.speech import SentenceSplitter, for_the_ear
+from voice.speech import SentenceSplitter, SpokenAnswer, for_the_ear
 
 # --- for_the_ear --------------------------------------------------------------------
 
@@ -292,3 +292,55 @@ def test_it_waits_for_more_text_before_cutting_a_long_first_sentence():
 
     assert splitter.feed("One two three, four five") == []
     assert splitter.feed(" six") == ["One two three,"]
+
+
+# --- SpokenAnswer: the whole answer, shaped for the ear -----------------------------
+
+FILTER_ANSWER = (
+    "Filter with the oil hot, between 325°F and 350°F [1]. One vat at a time [1].\n\n"
+    "1. Put on the face shield and gloves [1].\n"
+    "2. Check the filter pan [1]. Use a clean paper [1].\n"
+    "3. Turn the vat **OFF** [1].\n"
+    "4. Open the drain valve slowly [1].\n"
+    "5. Scrape the vat walls [1].\n\n"
+    "Caution: The filter pan stays hot for 30 minutes [2]."
+)
+
+
+def spoken_pieces(text: str, step: int = 3) -> list[str]:
+    shaper = SpokenAnswer()
+    out = []
+    for i in range(0, len(text), step):
+        out += shaper.feed(text[i : i + step])
+    return out + shaper.flush()
+
+
+def test_a_spoken_answer_gives_three_steps_then_points_at_the_screen():
+    pieces = spoken_pieces(FILTER_ANSWER)
+    assert pieces == [
+        "Filter with the oil hot, between 325 degrees Fahrenheit and 350 degrees Fahrenheit.",
+        "One vat at a time.",
+        "Step 1: Put on the face shield and gloves.",
+        "Step 2: Check the filter pan. Use a clean paper.",
+        "Step 3: Turn the vat OFF.",
+        "The rest of the steps are on your screen.",
+        "Caution: The filter pan stays hot for 30 minutes.",
+    ]
+
+
+def test_a_spoken_answer_is_the_same_however_the_text_arrives():
+    assert spoken_pieces(FILTER_ANSWER, 1) == spoken_pieces(FILTER_ANSWER, 50)
+
+
+def test_long_prose_is_cut_short_for_the_ear():
+    text = "Fries cook 3 min 00 s [1]. Shake at 30 s [2]. Hold 7 min [2]. Salt them. Bag them."
+    pieces = spoken_pieces(text)
+    assert pieces[:3] == ["Fries cook 3 minutes.", "Shake at 30 seconds.", "Hold 7 minutes."]
+    assert pieces[3:] == ["The rest is on your screen."]
+
+
+def test_the_first_sentence_is_ready_before_the_answer_is_finished():
+    shaper = SpokenAnswer()
+    assert shaper.feed("Fries cook for 3 min 00 s at 350°F [1]. Shake the bas") == [
+        "Fries cook for 3 minutes at 350 degrees Fahrenheit."
+    ]

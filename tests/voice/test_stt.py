@@ -1,0 +1,225 @@
+import io
+import subprocess
+import time
+import wave
+
+import httpx
+import pytest
+
+from voice import stt
+from voice.stt import SpeechFailed, SpeechUnavailable, vocabulary
+from voice.stt.openai import OpenAIEngine
+from voice.stt.pocketsphinx import PocketsphinxEngine
+from voice.stt.whisper import WhisperEngine
+from voice.text import wer
+
+KEY = "sk-test-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _voice_var(settings, tmp_path_factory):
+    settings.VAR_DIR = tmp_path_factory.getbasetemp() / "voice-var"
+    settings.VOICE_STT = "auto"
+    settings.VOICE_OPENAI_API_KEY = ""
+    settings.VOICE_WHISPER_MODEL = ""
+    stt.reset()
+    yield
+    stt.reset()
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    """espeak-ng speech as 16 kHz mono PCM, made once per text."""
+    folder = tmp_path_factory.mktemp("speech")
+    made = {}
+
+    def speak(text: str, voice: str = "en-us+klatt") -> bytes:
+        if (text, voice) not in made:
+            wav, raw = folder / f"{len(made)}.wav", folder / f"{len(made)}.raw"
+            subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
+            subprocess.run(
+                [
+                    "sox",
+                    "-V1",
+                    str(wav),
+                    "-r",
+                    "16000",
+                    "-c",
+                    "1",
+                    "-b",
+                    "16",
+                    "-e",
+                    "signed-integer",
+                    "-t",
+                    "raw",
+                    str(raw),
+                ],
+                check=True,
+            )
+            made[text, voice] = raw.read_bytes()
+        return made[text, voice]
+
+    return speak
+
+
+@pytest.fixture
+def sphinx(db):
+    from tests.knowledge.samples import ready_document
+
+    ready_document()  # the walk-in manual
+    vocabulary.build()
+    return PocketsphinxEngine()
+
+
+def stream_in(engine, pcm: bytes, ms: int = 100):
+    stream = engine.stream()
+    partials = [
+        p for i in range(0, len(pcm), ms * 32) if (p := stream.accept(pcm[i : i + ms * 32]))
+    ]
+    started = time.perf_counter()
+    transcript = stream.finish()
+    return transcript, partials, time.perf_counter() - started
+
+
+@pytest.mark.parametrize("voice", ["en-us+klatt", "en-us+klatt4"])
+def test_it_understands_a_spoken_question_about_the_manuals(sphinx, speech, voice):
+    question = "what temperature should the walk in cooler be"
+    transcript, _, _ = stream_in(sphinx, speech(question, voice))
+    errors, words = wer(question, transcript.text)
+    assert errors <= 2, transcript.text
+    assert transcript.engine == "pocketsphinx"
+
+
+def test_it_gives_partials_while_speech_arrives_and_finishes_fast(sphinx, speech):
+    pcm = speech("how often do we check the walk in freezer door gasket")
+    stream_in(sphinx, pcm)  # warm: the first decoder loads the model
+    transcript, partials, finish = stream_in(sphinx, pcm)
+    assert len(partials) >= 2 and len(set(partials)) == len(partials)
+    assert partials[-1].split()[:2] == transcript.text.split()[:2]
+    assert finish < 0.15, f"finish took {finish * 1000:.0f} ms"
+
+
+def test_silence_gives_an_empty_transcript(sphinx):
+    transcript, partials, _ = stream_in(sphinx, b"\0" * 32000 * 2)
+    assert transcript.text == "" and partials == []
+
+
+def test_a_cancelled_stream_leaves_the_engine_usable(sphinx, speech):
+    stream = sphinx.stream()
+    stream.accept(speech("stop listening")[:8001])  # odd byte counts are fine too
+    stream.cancel()
+    stream.cancel()
+    assert sphinx.transcribe(speech("stop listening")).text == "stop listening"
+
+
+# --- OpenAI -------------------------------------------------------------------------
+
+
+def openai_engine(handler, **kwargs) -> OpenAIEngine:
+    return OpenAIEngine(
+        api_key=KEY,
+        base_url="https://api.example.test/v1",
+        model="gpt-4o-mini-transcribe",
+        transport=httpx.MockTransport(handler),
+        **kwargs,
+    )
+
+
+def test_openai_sends_the_utterance_as_a_wav_and_reads_the_text(sphinx):
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["url"] = str(request.url)
+        seen["auth"] = request.headers["authorization"]
+        body = request.read()
+        boundary = request.headers["content-type"].split("boundary=")[1].encode()
+        parts = {}
+        for part in body.split(b"--" + boundary)[1:-1]:
+            head, _, value = part.strip(b"\r\n").partition(b"\r\n\r\n")
+            name = head.split(b'name="')[1].split(b'"')[0].decode()
+            parts[name] = value
+        seen.update(parts)
+        return httpx.Response(200, json={"text": "What temp should the walk-in be at?"})
+
+    pcm = b"\x10\x00" * 16000
+    transcript = openai_engine(handler).transcribe(pcm)
+    assert transcript.text == "what temp should the walk in be at"
+    assert transcript.engine == "openai"
+    assert seen["url"] == "https://api.example.test/v1/audio/transcriptions"
+    assert seen["auth"] == f"Bearer {KEY}"
+    assert seen["model"] == b"gpt-4o-mini-transcribe"
+    assert seen["response_format"] == b"json"
+    assert b"evaporator" in seen["prompt"]  # the store's key terms
+    with wave.open(io.BytesIO(seen["file"])) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
+        assert wav.readframes(wav.getnframes()) == pcm
+
+
+def test_openai_reports_the_apis_error_without_the_key(db, caplog):
+    def handler(request):
+        message = f"Incorrect API key provided: {KEY}. You can find your API key at ..."
+        return httpx.Response(401, json={"error": {"message": message, "type": "invalid"}})
+
+    with pytest.raises(SpeechFailed) as failure:
+        openai_engine(handler).transcribe(b"\0\1" * 16000)
+    assert "401" in str(failure.value) and "Incorrect API key" in str(failure.value)
+    assert KEY not in str(failure.value) and KEY not in caplog.text
+
+
+def test_openai_server_errors_and_timeouts_fail_the_utterance(db):
+    with pytest.raises(SpeechFailed, match="500.*overloaded"):
+        openai_engine(
+            lambda r: httpx.Response(500, json={"error": {"message": "overloaded"}})
+        ).transcribe(b"\0\1" * 16000)
+
+    def slow(request):
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(SpeechFailed, match="did not answer within 2 s"):
+        openai_engine(slow, timeout=2).transcribe(b"\0\1" * 16000)
+
+
+def test_openai_buffers_a_stream_and_skips_empty_audio(db):
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        return httpx.Response(200, json={"text": "Okay."})
+
+    engine = openai_engine(handler)
+    stream = engine.stream()
+    assert stream.accept(b"\0\1" * 8000) is None
+    assert stream.accept(b"\0\1" * 8000) is None
+    assert stream.finish().text == "okay"
+    assert engine.stream().finish().text == "" and len(calls) == 1
+
+
+# --- whisper and the factory --------------------------------------------------------
+
+
+def test_whisper_says_what_is_missing(tmp_path):
+    with pytest.raises(SpeechUnavailable, match="VOICE_WHISPER_MODEL is not set"):
+        WhisperEngine("")
+    with pytest.raises(SpeechUnavailable, match="faster-whisper is not installed|does not exist"):
+        WhisperEngine(tmp_path / "no-such-model")
+
+
+def test_the_factory_follows_the_settings(settings, tmp_path):
+    assert isinstance(stt.engine(), PocketsphinxEngine)
+    assert stt.engine() is stt.engine()
+    assert stt.available() == ["pocketsphinx"]
+
+    settings.VOICE_OPENAI_API_KEY = KEY
+    assert stt.engine().name == "openai"  # auto prefers the cloud when a key is set
+    assert stt.available() == ["pocketsphinx", "openai"]
+    settings.VOICE_STT = "pocketsphinx"
+    assert stt.engine().name == "pocketsphinx"
+
+    settings.VOICE_STT = "whisper"
+    settings.VOICE_WHISPER_MODEL = str(tmp_path / "missing")
+    with pytest.raises(SpeechUnavailable):
+        stt.engine()
+    settings.VOICE_STT = "openai"
+    settings.VOICE_OPENAI_API_KEY = ""
+    with pytest.raises(SpeechUnavailable, match="VOICE_OPENAI_API_KEY"):
+        stt.engine()

@@ -1,0 +1,41 @@
+import pytest
+
+from voice.text import normalize, number_words, wer
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("Every vat is set to 350°F.", "every vat is set to three hundred fifty degrees"),
+        ("Cook 4 min 30 s", "cook four minutes thirty seconds"),
+        ("1 min", "one minute"),
+        ("TPM below 20%", "t p m below twenty percent"),
+        ("between 2:00 pm and 3:30 p.m.", "between two p m and three thirty p m"),
+        ("Hold at 41°F or below", "hold at forty one degrees or below"),
+        ("Fry 1.5 lb", "fry one point five pounds"),
+        ("how many oz in a cone", "how many ounces in a cone"),
+        ("Leave the $150.00 bank", "leave the one hundred fifty dollars bank"),
+        ("Walk-in is at 45, what do I do?!", "walk in is at forty five what do i do"),
+        ("Whats the SDS binder", "what's the s d s binder"),
+        ("the 3rd shelf", "the third shelf"),
+        ("350–360°F", "three hundred fifty to three hundred sixty degrees"),
+        ("my coworker’s eyes", "my coworker's eyes"),
+        ("", ""),
+    ],
+)
+def test_it_writes_text_as_it_is_spoken(text, spoken):
+    assert normalize(text) == spoken
+
+
+def test_it_reads_large_and_decimal_numbers():
+    assert number_words("1,250") == "one thousand two hundred fifty"
+    assert number_words("2024") == "two thousand twenty four"
+    assert number_words("0.25") == "zero point two five"
+
+
+def test_word_errors_count_substitutions_insertions_and_deletions():
+    assert wer("how long do fries go in?", "how long do fries go in") == (0, 6)
+    assert wer("how long do fries go in", "how long two fries go") == (2, 6)
+    assert wer("fries", "the fries now") == (2, 1)
+    assert wer("what is 350°F", "what is three hundred fifty degrees") == (0, 6)
+    assert wer("", "") == (0, 0)
