@@ -31,6 +31,7 @@ START_FRAMES = 3  # speech frames within the last START_WINDOW frames that start
 START_WINDOW = 5
 MIN_SPEECH_MS = 240  # shorter bursts (a clang, a cough) are dropped
 NOISE_MARGIN = 2.0  # a speech frame is at least this much louder than the background
+FLOOR_FRAMES = 50  # the background is the quietest frame of the last 1.5 s
 QUIET_FLOOR = 60.0  # RMS below which nothing counts as speech (digital silence, hiss)
 
 
@@ -61,22 +62,24 @@ class Endpointer:
         assert self.vad.frame_bytes == FRAME_BYTES
         self.end_frames = max(1, math.ceil(end_silence_ms / FRAME_MS))
         self.recent: deque[bool] = deque(maxlen=START_WINDOW)
-        self.floor = None  # background RMS, learnt from non-speech frames
+        self.levels: deque[float] = deque(maxlen=FLOOR_FRAMES)
         self.in_speech = False
         self.silent_frames = 0
         self.last_was_speech = False
 
+    @property
+    def floor(self) -> float:
+        return min(self.levels) if self.levels else 0.0
+
     def is_speech(self, frame: bytes) -> bool:
+        """Voiced, and clearly above the background. The background is the quietest
+        frame of the last 1.5 s: speech pauses between words, a fan never does, so this
+        follows the room's noise whether or not anyone is talking (and audio that starts
+        in the middle of a word is not mistaken for the background)."""
         level = audio.rms(frame)
-        voiced = self.vad.is_speech(frame)
-        if self.floor is None:
-            self.floor = level
+        self.levels.append(level)
         loud = level > max(QUIET_FLOOR, self.floor * NOISE_MARGIN)
-        if not (voiced and loud):
-            # The floor follows quieter frames fast and louder ones slowly.
-            rate = 0.2 if level < self.floor else 0.02
-            self.floor += (level - self.floor) * rate
-        return voiced and loud
+        return loud and self.vad.is_speech(frame)
 
     def push(self, frame: bytes) -> str | None:
         """ "start", "end" or None for one frame."""

@@ -218,14 +218,15 @@ async def test_a_spoken_follow_up_understands_a_typed_question_and_back(alice, f
     await ws.send_json_to({"type": "end"})
     seen = await until(ws, "done")
     spoken_answer = "".join(f["text"] for f in seen if isinstance(f, dict) and f["type"] == "token")
-    assert "350" in spoken_answer, spoken_answer
+    heard = next(f["text"] for f in seen if isinstance(f, dict) and f["type"] == "transcript")
+    assert "350" in spoken_answer, (heard, spoken_answer)
 
     # Spoken first, then typed.
     other = await new_conversation(alice)
     ws2, _ = await connect(alice, other.pk)
     await ws2.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
     await receive(ws2)
-    await say(ws2, "how long do fries cook")
+    await say(ws2, "how long do french fries go in the fryer")
     await ws2.send_json_to({"type": "end"})
     await until(ws2, "audio_end")
     events = await sync_to_async(chat.answer_now)(other, alice, "and at what temperature?")

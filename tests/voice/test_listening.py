@@ -158,3 +158,11 @@ def test_wav_files_of_any_rate_and_channels_become_16k_mono():
     assert abs(audio.rms(pcm) - audio.rms(speech)) < 0.1 * audio.rms(speech)
     with pytest.raises(audio.AudioError, match="not a PCM WAV"):
         audio.load_wav(b"ID3 this is an mp3")
+
+
+def test_a_recording_that_starts_with_speech_keeps_its_first_words():
+    speech = spoken("and fish")
+    _, engine, results = listen(speech + audio.silence(800))
+    ended = [r.utterance for r in results if r.utterance]
+    assert len(ended) == 1
+    assert ended[0].start_ms <= 3 * FRAME_MS  # not after "and"

@@ -124,6 +124,15 @@ does the {x} have {x}
 {x} error
 {x} procedure
 {x} steps
+and {x}
+and the {x}
+and {x} too
+what about the {x}
+what about {x}
+how about the {x}
+and what about the {x}
+and for the {x}
+same for the {x}
 """
 
 # "{c}" is an instruction of the manuals turned into what crews ask about it
@@ -172,6 +181,26 @@ what happens if {c}
 BASE_SENTENCES = """
 stop listening
 start listening
+and what temperature
+and at what temperature
+and what temp
+and how long
+and for how long
+and how often
+and how many
+and how much
+and when
+and where
+and then what
+and after that
+and then how long
+and what about that
+what about it
+why not
+how come
+is that all
+what's next
+what's the next step
 okay thanks
 thank you
 never mind

@@ -35,7 +35,7 @@ from voice.text import normalize
 logger = logging.getLogger(__name__)
 
 # Raised when the builder's rules change, so an old model is rebuilt.
-RULES = 1
+RULES = 2
 
 MAX_TEMPLATE_SENTENCES = 15000
 PER_CLAUSE = 4  # questions made from each instruction or condition of the manuals
