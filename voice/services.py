@@ -27,6 +27,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from chat import services as chat
+from chat.assistant import DECLINE
 from lineled.errors import DomainError
 from voice import audio, speech, stt, tts
 from voice.listening import Listener, Utterance
@@ -36,6 +37,7 @@ from voice.text import normalize
 logger = logging.getLogger(__name__)
 
 STOP_PHRASES = ("stop listening", "stop listing", "stop hands free", "end hands free")
+DECLINE_SPOKEN = speech.for_the_ear(DECLINE)
 NOT_UNDERSTOOD = "Sorry, I didn't catch that. Try again a little closer to the microphone."
 NOT_SPEECH = (
     "That didn't sound like speech: the audio looks like noise. Send 16 kHz mono "
@@ -187,7 +189,7 @@ async def _answer(conversation, user, utterance, stream, turn, clock, voice, mut
     outcome: dict = {}
     tasks = [
         asyncio.create_task(_relay(events, sentences, out, turn, clock, outcome)),
-        asyncio.create_task(_speak(sentences, out, voice, mute, spoken, clock)),
+        asyncio.create_task(_speak(sentences, out, voice, mute, spoken, clock, turn.transcript)),
     ]
     try:
         for _ in range(2):  # each task ends with None
@@ -231,13 +233,18 @@ async def _relay(events, sentences: asyncio.Queue, out: asyncio.Queue, turn, clo
         out.put_nowait(None)
 
 
-async def _speak(sentences: asyncio.Queue, out: asyncio.Queue, voice, mute, spoken, clock):
-    """Speak each piece (already shaped for the ear) in order, as soon as it is complete."""
+async def _speak(sentences, out: asyncio.Queue, voice, mute, spoken, clock, transcript: str):
+    """Speak each piece (already shaped for the ear) in order, as soon as it is complete.
+
+    A decline says what was heard first: by voice, the likelier cause is a question
+    heard wrong than one the manuals miss, and the speaker can then try again."""
     seq = 0
     try:
         while (said := await sentences.get()) is not None:
             if mute.muted:
                 continue
+            if seq == 0 and said == DECLINE_SPOKEN:
+                said = f"I heard: {transcript}. {said}"
             if voice is None:
                 event = {"type": "say", "seq": seq, "text": said}
                 out.put_nowait((event, None))

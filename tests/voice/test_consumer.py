@@ -360,3 +360,18 @@ async def test_hands_free_switches_itself_off_when_idle(alice, fryer, settings):
     for frame in frames(audio.silence(300)):
         await ws.send_to(bytes_data=frame)
     assert (await receive(ws, timeout=10)) == {"type": "stopped", "reason": "idle"}
+
+
+async def test_a_declined_spoken_question_says_what_was_heard(alice, fryer):
+    conversation = await new_conversation(alice)
+    ws, _ = await connect(alice, conversation.pk)
+    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
+    await receive(ws)
+    await say(ws, "who won the football game last night")
+    await ws.send_json_to({"type": "end"})
+    seen = await until(ws, "audio_end")
+    heard = next(f["text"] for f in seen if isinstance(f, dict) and f["type"] == "transcript")
+    done = next(f for f in seen if isinstance(f, dict) and f["type"] == "done")
+    assert done["declined"], heard
+    first = next(f for f in seen if isinstance(f, dict) and f["type"] == "audio")
+    assert first["text"].startswith(f"I heard: {heard}. The manuals don't cover that")
