@@ -33,7 +33,8 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt requirements-demo.
 	@touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
-	@bin/ensure-system-packages espeak-ng:espeak-ng
+	@# Spoken answers; without espeak-ng the browser's own speech synthesis speaks them.
+	@bin/ensure-system-packages espeak-ng:espeak-ng || echo "(continuing: the browser will speak the answers)"
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py setup_demo
 	$(PY) manage.py load_demo
