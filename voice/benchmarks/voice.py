@@ -57,7 +57,7 @@ TARGETS = {
     "wer_noisy": 0.20,
     "first_audio_p50_ms": 500.0,
     "first_audio_p95_ms": 900.0,
-    "fact_recall_gap": 0.0,  # spoken recall at least typed recall
+    "spoken_as_correct_as_typed": 0.0,  # spoken fact recall minus typed, at least
 }
 
 
@@ -116,7 +116,7 @@ def _run(options: dict, log) -> dict:
         recording["noisy"] = _mix(recording["pcm"], recording["speech"], noise, snr)
 
     _warm_up(user, recordings[0]["pcm"], voice)
-    typed = {e["question"]: _typed(user, e, "text") for e in questions}
+    typed = _typed_all(user, questions)
     log(f"{len(recordings)} recordings; asking clean and noisy")
     runs = {}
     for condition in ("clean", "noisy"):
@@ -270,12 +270,21 @@ def _warm_up(user, pcm: bytes, voice) -> None:
     async_to_sync(services.ask_from_pcm)(conversation, user, pcm, voice=voice)
 
 
-def _typed(user, entry: dict, modality: str) -> dict:
-    conversation = chat.create_conversation(user)
-    events = chat.answer_now(conversation, user, entry["question"], modality=modality)
-    done = next(e for e in events if e["type"] in ("done", "error"))
-    message = Message.objects.get(pk=done.get("message") or done.get("message_id"))
-    return {"text": message.text, "declined": message.declined}
+def _typed_all(user, questions: list[dict]) -> dict:
+    """Every question typed into the text chat (a follow-up in its parent's conversation)."""
+    conversations, typed = {}, {}
+    for entry in questions:
+        parent = entry.get("after")
+        if entry.get("kind") == "follow-up" and parent in conversations:
+            conversation = conversations[parent]
+        else:
+            conversation = chat.create_conversation(user)
+        conversations[entry.get("id")] = conversation
+        events = chat.answer_now(conversation, user, entry["question"])
+        done = next(e for e in events if e["type"] in ("done", "error"))
+        message = Message.objects.get(pk=done.get("message") or done.get("message_id"))
+        typed[entry["question"]] = {"text": message.text, "declined": message.declined}
+    return typed
 
 
 def _ask_all(recordings, condition: str, user, voice) -> list[dict]:
@@ -442,7 +451,8 @@ def _meets(result: dict, engine: str) -> dict:
         <= TARGETS["first_audio_p50_ms"],
         "first_audio_p95_ms": max(timing.get("p95", 1e9), noisy_timing.get("p95", 1e9))
         <= TARGETS["first_audio_p95_ms"],
-        "spoken_as_correct_as_typed": (recall["spoken_clean"] or 0) >= typed,
+        "spoken_as_correct_as_typed": (recall["spoken_clean"] or 0) - typed
+        >= TARGETS["spoken_as_correct_as_typed"],
     }
 
 
