@@ -197,6 +197,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "knowledge.prune_search_events",
         "schedule": timedelta(hours=24),
     },
+    # The speech vocabulary also learns from the questions crews typed since.
+    "rebuild-vocabulary": {
+        "task": "voice.rebuild_vocabulary",
+        "schedule": timedelta(hours=24),
+    },
 }
 
 if REDIS_URL:

@@ -114,6 +114,27 @@ def test_a_running_engine_picks_up_a_rebuilt_model(tmp_path):
     assert "frostwell" in heard.text
 
 
+@pytest.mark.django_db
+def test_questions_crews_typed_teach_the_recogniser_their_phrasing(tmp_path, alice):
+    from chat import services as chat
+
+    add_chiller_manual()
+    question = "can the cooked chicken sit in the frostwell overnight before we toss it"
+    spoken = speak(question, tmp_path)
+    vocabulary.build()
+    before = wer(question, stt.engine().transcribe(spoken).text)[0]
+
+    conversation = chat.create_conversation(alice)
+    chat.answer_now(conversation, alice, "Can the cooked chicken sit in the Frostwell overnight")
+    chat.answer_now(conversation, alice, question + "?")
+    chat.answer_now(conversation, alice, "can the frostwel sit ovrnight")  # typos: left out
+    model = vocabulary.build()
+    assert "\nfrostwel " not in model.dictionary.read_text()
+    heard = stt.engine().transcribe(spoken).text
+    errors, _ = wer(question, heard)
+    assert errors < before and errors <= 1, (heard, before)
+
+
 def test_the_language_model_is_a_proper_distribution():
     sentences = ["how long do fries cook", "how long do nuggets cook", "where is the fryer"]
     vocab = sorted({w for s in sentences for w in s.split()} | {"walk", "in"})

@@ -117,6 +117,14 @@ def build() -> Model:
     sentences += [s for s in (normalize(t) for t in templates.BASE_SENTENCES.splitlines()) if s]
     general = general_words(GENERAL_WORDS)
     words = {w for s in sentences for w in s.split()} | set(templates.base_words()) | set(general)
+    # What crews have typed here: their own phrasing, weighted above the templates. A
+    # word the manuals, the templates and the dictionary all lack is likelier a typo
+    # than a word to listen for, so such a question is left out.
+    known = words | set(cmudict())
+    for question in asked_questions():
+        if all(w in known for w in question.split()):
+            sentences += [question] * ASKED_WEIGHT
+            words.update(question.split())
     lexicon = pronunciations(sorted(words))
     sentences = [s for s in sentences if all(w in lexicon for w in s.split())]
     arpa = arpa_text(sentences, sorted(lexicon), general, GENERAL_WEIGHT)
@@ -359,6 +367,22 @@ def general_words(limit: int) -> dict[str, float]:
 
 
 # --- pronunciations ------------------------------------------------------------------
+
+
+ASKED_QUESTIONS = 5000  # the most recent typed questions learnt from
+ASKED_WEIGHT = 3
+
+
+def asked_questions(limit: int = ASKED_QUESTIONS) -> list[str]:
+    """The store's recent typed questions, in spoken form, each once."""
+    from chat.models import Message
+
+    typed = (
+        Message.objects.filter(role=Message.Role.USER, modality=Message.Modality.TEXT)
+        .order_by("-created_at")
+        .values_list("text", flat=True)[:limit]
+    )
+    return sorted({q for q in (normalize(text) for text in typed) if q})
 
 
 @cache
