@@ -11,9 +11,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from chat import services
-from lineled.consumers import CLOSE_UNAUTHENTICATED
+from lineled.consumers import CLOSE_UNAUTHENTICATED, role_of_user
 from lineled.errors import Invalid, NotFound
-from lineled.roles import role_of
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        if await _role(user) is None:
+        if await role_of_user(user) is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
@@ -151,8 +150,3 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def refuse_and_close(self, message: str) -> None:
         await self.refuse(message, "not_found")
         await self.close(code=CLOSE_NOT_FOUND)
-
-
-@database_sync_to_async
-def _role(user):
-    return role_of(user)

@@ -17,7 +17,7 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        role = await _role(user)
+        role = await role_of_user(user)
         if role is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -48,5 +48,6 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
 
 
 @database_sync_to_async
-def _role(user):
+def role_of_user(user):
+    """``role_of`` for consumers: the user's role, read off the event loop."""
     return role_of(user)

@@ -73,6 +73,9 @@ def silence(ms: float) -> bytes:
 
 
 def wav_bytes(pcm: bytes, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """Mono PCM16 as a WAV file with exact sizes in its header (an odd last byte,
+    half a sample, is dropped)."""
+    pcm = pcm[: len(pcm) - len(pcm) % 2]
     out = io.BytesIO()
     with wave.open(out, "wb") as writer:
         writer.setnchannels(1)

@@ -14,9 +14,8 @@ from django.conf import settings
 
 from chat import services as chat
 from chat.consumers import CLOSE_NOT_FOUND, MAX_FRAME_BYTES
-from lineled.consumers import CLOSE_UNAUTHENTICATED
+from lineled.consumers import CLOSE_UNAUTHENTICATED, role_of_user
 from lineled.errors import NotFound
-from lineled.roles import role_of
 from voice import audio, services, stt, tts
 from voice.models import VoiceTurn
 
@@ -71,7 +70,7 @@ class VoiceConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        if await _role(user) is None:
+        if await role_of_user(user) is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
@@ -359,8 +358,3 @@ class VoiceConsumer(AsyncWebsocketConsumer):
                 await asyncio.sleep(min(left, 5.0))
         except OSError:
             return
-
-
-@database_sync_to_async
-def _role(user):
-    return role_of(user)

@@ -16,22 +16,24 @@ failure or a dropped connection leaves the turn stored as far as it got.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
 from chat import services as chat
 from chat.assistant import DECLINE
-from lineled.errors import DomainError
+from lineled.errors import DomainError, Invalid, Unavailable
 from voice import audio, speech, stt, tts
 from voice.listening import Listener, Utterance
 from voice.models import VoiceTurn
+from voice.stt import vocabulary
 from voice.text import normalize
 
 logger = logging.getLogger(__name__)
@@ -351,8 +353,6 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 def status() -> dict:
     """Which engines run here, and the recogniser's vocabulary; no keys or paths."""
-    from voice.stt import vocabulary
-
     try:
         engine, error = stt.engine().name, None
     except stt.SpeechUnavailable as exc:
@@ -401,12 +401,6 @@ def turn_json(turn: VoiceTurn) -> dict:
 
 def ask_with_recording(user, conversation_id, upload, *, speak: bool = False) -> dict:
     """One spoken question from an uploaded WAV (``POST .../ask``)."""
-    import base64
-
-    from asgiref.sync import async_to_sync
-
-    from lineled.errors import Invalid, Unavailable
-
     conversation = chat.get_conversation(user, conversation_id)
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
         raise Invalid(f"the recording is {upload.size // 1024 // 1024} MB; at most 10 MB")

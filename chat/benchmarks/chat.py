@@ -128,9 +128,8 @@ def ask(conversation, user, entry: dict) -> dict:
     done = next((e for e in events if e["type"] in ("done", "error")), {})
     message = Message.objects.get(pk=done.get("message") or done.get("message_id"))
     text = "".join(e["text"] for e in events if e["type"] == "token").strip()
-    said = normalize(_MARKER.sub("", text))
     facts = entry.get("facts") or []
-    missing = [f for f in facts if normalize(f) not in said]
+    missing = missing_facts(text, facts)
     declined = message.declined or text == DECLINE
     off_topic = entry.get("kind") == "off-topic"
     return {
@@ -148,6 +147,12 @@ def ask(conversation, user, entry: dict) -> dict:
         "first_token_ms": message.first_token_ms,
         "turn_ms": round(turn_ms, 2),
     }
+
+
+def missing_facts(answer: str, facts: list[str]) -> list[str]:
+    """The required facts that ``answer`` does not state (citation markers aside)."""
+    said = normalize(_MARKER.sub("", answer))
+    return [f for f in facts if normalize(f) not in said]
 
 
 def normalize(text: str) -> str:

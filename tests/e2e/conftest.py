@@ -7,6 +7,7 @@ up. The escape hatch is set for the e2e modules only and removed afterwards.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,38 @@ def screenshot():
         return path
 
     return save
+
+
+@pytest.fixture(scope="module")
+def stack(django_db_setup, tmp_path_factory):
+    """A web server on a var folder of its own, for modules that load manuals: its media
+    folder holds their page images. Yields the base URL and the folder. A module using
+    it points ``live_url`` at ``stack[0]``."""
+    var = tmp_path_factory.mktemp("stack-var")
+    with web_server(var, DEBUG="false", LINELED_VAR_DIR=str(var)) as base:
+        yield base, var
+
+
+@pytest.fixture
+def manuals(stack, settings):
+    """The demo manuals, ingested here into the server's media folder."""
+    from knowledge.demo import loader
+
+    settings.MEDIA_ROOT = stack[1] / "media"
+    loaded = loader.load()
+    assert {item.document.status for item in loaded} == {"ready"}
+    return loaded
+
+
+@pytest.fixture
+def answers_finished():
+    """The server keeps writing an answer after the page moves on; flushing the
+    database under it deadlocks on PostgreSQL. A test using this ends when its
+    answers do."""
+    from chat.models import Message
+
+    yield
+    deadline = time.monotonic() + 20
+    unfinished = Message.objects.filter(status__in=["pending", "streaming"])
+    while unfinished.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)

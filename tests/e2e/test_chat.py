@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from chat.models import Conversation, Feedback, Message
-from knowledge.demo import loader
 from tests.e2e.conftest import ARTIFACTS, PHONE, TABLET
 from tests.e2e.test_login import assert_fits_width, nav, sign_in
-from tests.support import web_server
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("answers_finished"),
+]
 
 FRIES = "how long do fries cook?"
 OFF_TOPIC = "What is the capital of France?"
@@ -48,37 +49,8 @@ IMAGES_LOADED = """(selector) => {
 
 
 @pytest.fixture(scope="module")
-def stack(django_db_setup, tmp_path_factory):
-    """The web server on a var folder of its own: its media folder holds the page images
-    the demo manuals are loaded with. Yields the base URL and the folder."""
-    var = tmp_path_factory.mktemp("chat-var")
-    with web_server(var, DEBUG="false", LINELED_VAR_DIR=str(var)) as base:
-        yield base, var
-
-
-@pytest.fixture(scope="module")
 def live_url(stack):
     return stack[0]
-
-
-@pytest.fixture(autouse=True)
-def _answers_finished_before_the_flush():
-    """The server keeps writing an answer after the page moves on; flushing the
-    database under it deadlocks on PostgreSQL. Each test ends when its answers do."""
-    yield
-    deadline = time.monotonic() + 20
-    unfinished = Message.objects.filter(status__in=["pending", "streaming"])
-    while unfinished.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def manuals(stack, settings):
-    """The demo manuals, ingested here into the server's media folder."""
-    settings.MEDIA_ROOT = stack[1] / "media"
-    loaded = loader.load()
-    assert {item.document.status for item in loaded} == {"ready"}
-    return loaded
 
 
 def server_log(stack) -> str:

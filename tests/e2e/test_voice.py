@@ -14,19 +14,21 @@ import contextlib
 import json
 import re
 import subprocess
-import time
 import wave
 
 import pytest
 from playwright.sync_api import expect
 
 from chat.models import Message
-from knowledge.demo import loader
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE, TABLET
+from tests.e2e.test_chat import IMAGES_LOADED
 from tests.e2e.test_login import assert_fits_width, sign_in
-from tests.support import web_server
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("answers_finished"),
+]
 
 ANSWERED = 30_000  # ms
 # pocketsphinx hears espeak-ng's "how long do fries cook" as "how long do fry is so it";
@@ -37,10 +39,6 @@ SPOKEN = "how long do french fries go in the fryer"
 HEARD = re.compile(r"^how long .*fries .*fryer")
 # A follow-up that only makes sense after the typed question before it.
 FOLLOW_UP = "and what temperature"
-IMAGES_LOADED = """(selector) => {
-  const images = [...document.querySelectorAll(selector)];
-  return images.length > 0 && images.every((i) => i.complete && i.naturalWidth > 0);
-}"""
 STATS = "window.LineLeadVoice.stats"
 
 # The worklet fed a tone in an OfflineAudioContext: what comes out, at 16 kHz.
@@ -71,34 +69,8 @@ WORKLET_TONE = """async ([rate, hz]) => {
 
 
 @pytest.fixture(scope="module")
-def stack(django_db_setup, tmp_path_factory):
-    """The web server on a var folder of its own (the manuals' page images live there)."""
-    var = tmp_path_factory.mktemp("voice-var")
-    with web_server(var, DEBUG="false", LINELED_VAR_DIR=str(var)) as base:
-        yield base, var
-
-
-@pytest.fixture(scope="module")
 def live_url(stack):
     return stack[0]
-
-
-@pytest.fixture(autouse=True)
-def _answers_finished_before_the_flush():
-    """As in test_chat: each test ends when the server's answers do."""
-    yield
-    deadline = time.monotonic() + 20
-    unfinished = Message.objects.filter(status__in=["pending", "streaming"])
-    while unfinished.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def manuals(stack, settings):
-    settings.MEDIA_ROOT = stack[1] / "media"
-    loaded = loader.load()
-    assert {item.document.status for item in loaded} == {"ready"}
-    return loaded
 
 
 @pytest.fixture(scope="module")

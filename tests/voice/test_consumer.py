@@ -19,17 +19,14 @@ from django.test import Client
 
 from chat import services as chat
 from chat.models import Message
-from knowledge.demo import loader
 from lineled.asgi import application
-from voice import audio, stt, tts
+from voice import audio
 from voice.models import VoiceTurn
-from voice.stt import vocabulary
 
 from .speech_samples import frames, question
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FRYER = loader.MANUALS / "hb-eq-101-fryer.pdf"
 _opened: list[WebsocketCommunicator] = []
 
 
@@ -47,25 +44,6 @@ async def _cleanup():
             await ws.disconnect(timeout=2)
     await chat.wait_for_answers()
     await sync_to_async(connections.close_all)()
-
-
-@pytest.fixture(scope="session")
-def _var_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("voice-var")
-
-
-@pytest.fixture
-def fryer(settings, _var_dir):
-    """The fryer manual ingested, and the speech vocabulary built from it (once: every
-    test has the same manual, so the same vocabulary)."""
-    settings.VAR_DIR = _var_dir
-    document = loader.load([FRYER])[0].document
-    vocabulary.ensure()
-    stt.reset()
-    tts.reset()
-    yield document
-    stt.reset()
-    tts.reset()
 
 
 def cookie(user) -> str:

@@ -1,5 +1,4 @@
 import io
-import subprocess
 import time
 import wave
 
@@ -12,6 +11,8 @@ from voice.stt.openai import OpenAIEngine
 from voice.stt.pocketsphinx import PocketsphinxEngine
 from voice.stt.whisper import WhisperEngine
 from voice.text import wer
+
+from .speech_samples import spoken
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -28,36 +29,11 @@ def _voice_var(settings, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def speech(tmp_path_factory):
-    """espeak-ng speech as 16 kHz mono PCM, made once per text."""
-    folder = tmp_path_factory.mktemp("speech")
-    made = {}
+def speech():
+    """espeak-ng speech as 16 kHz mono PCM, at espeak-ng's own speed."""
 
     def speak(text: str, voice: str = "en-us+klatt") -> bytes:
-        if (text, voice) not in made:
-            wav, raw = folder / f"{len(made)}.wav", folder / f"{len(made)}.raw"
-            subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
-            subprocess.run(
-                [
-                    "sox",
-                    "-V1",
-                    str(wav),
-                    "-r",
-                    "16000",
-                    "-c",
-                    "1",
-                    "-b",
-                    "16",
-                    "-e",
-                    "signed-integer",
-                    "-t",
-                    "raw",
-                    str(raw),
-                ],
-                check=True,
-            )
-            made[text, voice] = raw.read_bytes()
-        return made[text, voice]
+        return spoken(text, voice=voice, speed=175)
 
     return speak
 

@@ -1,6 +1,5 @@
 import json
 import math
-import subprocess
 from collections import defaultdict
 
 import pytest
@@ -11,6 +10,8 @@ from voice import stt, tasks
 from voice.stt import language_model, vocabulary
 from voice.stt.pocketsphinx import PocketsphinxEngine
 from voice.text import wer
+
+from .speech_samples import spoken
 
 CHILLER_MANUAL = b"""# Frostwell Blast Chiller
 
@@ -35,29 +36,9 @@ def _voice_var(settings, tmp_path_factory):
     stt.reset()
 
 
-def speak(text: str, tmp_path, voice: str = "en-us+klatt") -> bytes:
-    wav, raw = tmp_path / "speech.wav", tmp_path / "speech.raw"
-    subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
-    subprocess.run(
-        [
-            "sox",
-            "-V1",
-            str(wav),
-            "-r",
-            "16000",
-            "-c",
-            "1",
-            "-b",
-            "16",
-            "-e",
-            "signed-integer",
-            "-t",
-            "raw",
-            str(raw),
-        ],
-        check=True,
-    )
-    return raw.read_bytes()
+def speak(text: str) -> bytes:
+    """espeak-ng speech as 16 kHz mono PCM, at espeak-ng's own speed."""
+    return spoken(text, speed=175)
 
 
 def add_chiller_manual():
@@ -72,7 +53,7 @@ def test_an_empty_knowledge_base_still_gives_a_working_model(tmp_path):
     assert "\nstop " in words and "\nlistening " in words and "\nfryer " in words
     assert model.words > 1000 and model.sentences > 1000
 
-    heard = PocketsphinxEngine().transcribe(speak("stop listening", tmp_path))
+    heard = PocketsphinxEngine().transcribe(speak("stop listening"))
     assert heard.text == "stop listening"
 
 
@@ -94,7 +75,7 @@ def test_a_new_manual_teaches_the_recogniser_its_equipment(
     assert "\nfrostwell " in after.dictionary.read_text()
     assert "frostwell blast chiller" in after.terms()
     question = "how do i clean the frostwell blast chiller"
-    heard = stt.engine().transcribe(speak(question, tmp_path))
+    heard = stt.engine().transcribe(speak(question))
     assert "frostwell" in heard.text
     errors, words = wer(question, heard.text)
     assert errors <= 2, heard.text
@@ -110,7 +91,7 @@ def test_a_running_engine_picks_up_a_rebuilt_model(tmp_path):
     vocabulary.build()
     assert vocabulary.current().version != old
 
-    heard = engine.transcribe(speak("where is the frostwell", tmp_path))
+    heard = engine.transcribe(speak("where is the frostwell"))
     assert "frostwell" in heard.text
 
 
@@ -120,7 +101,7 @@ def test_questions_crews_typed_teach_the_recogniser_their_phrasing(tmp_path, ali
 
     add_chiller_manual()
     question = "can the cooked chicken sit in the frostwell overnight before we toss it"
-    spoken = speak(question, tmp_path)
+    spoken = speak(question)
     vocabulary.build()
     before = wer(question, stt.engine().transcribe(spoken).text)[0]
 

@@ -16,33 +16,17 @@ from django.test import Client
 
 from chat import services as chat
 from chat.models import Message
-from knowledge.demo import loader
-from voice import audio, stt, tts
+from voice import audio
 from voice.models import VoiceTurn
-from voice.stt import vocabulary
 
 from .speech_samples import question
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FRYER = loader.MANUALS / "hb-eq-101-fryer.pdf"
-
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def fryer(settings, tmp_path):
-    settings.VAR_DIR = tmp_path / "var"
-    document = loader.load([FRYER])[0].document
-    vocabulary.build()
-    stt.reset()
-    tts.reset()
-    yield document
-    stt.reset()
-    tts.reset()
 
 
 def recording(tmp_path: Path, text: str, rate: int = 22050) -> Path:

@@ -41,8 +41,8 @@ from django.db import connection
 from django.test.utils import override_settings
 
 from chat import services as chat
-from chat.benchmarks.chat import QUESTIONS, load_questions
-from chat.benchmarks.chat import normalize as fact_normalize
+from chat.benchmarks.chat import QUESTIONS, ask_all, load_questions, missing_facts, quality
+from chat.benchmarks.chat import _percentile as percentile
 from chat.models import Message
 from knowledge.demo import loader
 from knowledge.search import schema
@@ -111,16 +111,17 @@ def _run(options: dict, log) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="lineled-voice-") as folder:
         recordings = _record(questions, voices, speeds, options.get("all_pairs"), Path(folder))
-        noise = _kitchen_noise(Path(folder), max(len(r["pcm"]) for r in recordings))
+    noise = _kitchen_noise(max(len(r["pcm"]) for r in recordings))
     for recording in recordings:
         recording["noisy"] = _mix(recording["pcm"], recording["speech"], noise, snr)
 
     _warm_up(user, recordings[0]["pcm"], voice)
-    typed = _typed_all(user, questions)
+    typed = quality(ask_all(questions, user))
     log(f"{len(recordings)} recordings; asking clean and noisy")
-    runs = {}
+    runs, spoken = {}, {}
     for condition in ("clean", "noisy"):
         runs[condition] = _ask_all(recordings, condition, user, voice)
+        spoken[condition] = quality(runs[condition])
         log(f"{condition}: {_summary_wer(runs[condition]):.3f} WER")
 
     others = {}
@@ -144,11 +145,14 @@ def _run(options: dict, log) -> dict:
             **others,
         },
         "fact_recall": {
-            "typed_text": _recall(questions, typed),
-            "spoken_clean": _recall_runs(runs["clean"]),
-            "spoken_noisy": _recall_runs(runs["noisy"]),
+            "typed_text": typed["fact_recall"],
+            "spoken_clean": spoken["clean"]["fact_recall"],
+            "spoken_noisy": spoken["noisy"]["fact_recall"],
         },
-        "decline_accuracy": {c: _declines(runs[c]) for c in ("clean", "noisy")},
+        "decline_accuracy": {
+            c: {k: spoken[c][k] for k in ("decline_accuracy", "false_decline_rate")}
+            for c in ("clean", "noisy")
+        },
         "timings": {c: _timings(runs[c]) for c in ("clean", "noisy")},
         "targets": TARGETS,
     }
@@ -215,24 +219,10 @@ def _to_16k(path: Path) -> bytes:
     return done.stdout
 
 
-def _kitchen_noise(folder: Path, size: int) -> array:
+def _kitchen_noise(size: int) -> array:
     """Fans and fryers (pink and brown noise) with a 60/120 Hz hum, as 16 kHz PCM."""
     seconds = size / audio.BYTES_PER_MS / 1000 + 1
-    path = folder / "kitchen.wav"
-    subprocess.run(
-        ["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path)]
-        + ["synth", f"{seconds:.1f}", "pinknoise", "vol", "0.5"],
-        check=True,
-        capture_output=True,
-    )
-    pink = audio.samples(_to_16k(path))
-    subprocess.run(
-        ["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path)]
-        + ["synth", f"{seconds:.1f}", "brownnoise", "vol", "0.5"],
-        check=True,
-        capture_output=True,
-    )
-    brown = audio.samples(_to_16k(path))
+    pink, brown = (_synth(kind, seconds) for kind in ("pinknoise", "brownnoise"))
     return array(
         "h",
         (
@@ -245,6 +235,17 @@ def _kitchen_noise(folder: Path, size: int) -> array:
             for i, (p, b) in enumerate(zip(pink, brown, strict=False))
         ),
     )
+
+
+def _synth(kind: str, seconds: float) -> array:
+    """sox's ``kind`` noise at half scale, as 16 kHz samples."""
+    done = subprocess.run(
+        ["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", "-"]
+        + ["synth", f"{seconds:.1f}", kind, "vol", "0.5"],
+        check=True,
+        capture_output=True,
+    )
+    return audio.samples(done.stdout)
 
 
 def _mix(pcm: bytes, speech: bytes, noise: array, snr_db: float) -> bytes:
@@ -268,23 +269,6 @@ def _mix(pcm: bytes, speech: bytes, noise: array, snr_db: float) -> bytes:
 def _warm_up(user, pcm: bytes, voice) -> None:
     conversation = chat.create_conversation(user)
     async_to_sync(services.ask_from_pcm)(conversation, user, pcm, voice=voice)
-
-
-def _typed_all(user, questions: list[dict]) -> dict:
-    """Every question typed into the text chat (a follow-up in its parent's conversation)."""
-    conversations, typed = {}, {}
-    for entry in questions:
-        parent = entry.get("after")
-        if entry.get("kind") == "follow-up" and parent in conversations:
-            conversation = conversations[parent]
-        else:
-            conversation = chat.create_conversation(user)
-        conversations[entry.get("id")] = conversation
-        events = chat.answer_now(conversation, user, entry["question"])
-        done = next(e for e in events if e["type"] in ("done", "error"))
-        message = Message.objects.get(pk=done.get("message") or done.get("message_id"))
-        typed[entry["question"]] = {"text": message.text, "declined": message.declined}
-    return typed
 
 
 def _ask_all(recordings, condition: str, user, voice) -> list[dict]:
@@ -317,8 +301,7 @@ def _scored(recording, condition, result, wall_ms) -> dict:
         answer = Message.objects.get(pk=turn.answer_id)
     text = answer.text if answer else ""
     facts = entry.get("facts") or []
-    said = fact_normalize(text)
-    missing = [f for f in facts if fact_normalize(f) not in said]
+    missing = missing_facts(text, facts)
     return {
         "condition": condition,
         "voice": recording["voice"],
@@ -330,6 +313,7 @@ def _scored(recording, condition, result, wall_ms) -> dict:
         "errors": errors,
         "words": words,
         "answered": answer is not None and answer.status == Message.Status.DONE,
+        "failed": answer is not None and answer.status == Message.Status.FAILED,
         "declined": bool(answer and answer.declined),
         "facts": len(facts),
         "missing": missing,
@@ -383,34 +367,6 @@ def _wer_figures(answers, by_voice=False) -> dict:
     return figures
 
 
-def _recall(questions, typed: dict) -> float | None:
-    facts = found = 0
-    for entry in questions:
-        if entry.get("kind") == "off-topic":
-            continue
-        said = fact_normalize(typed[entry["question"]]["text"])
-        wanted = entry.get("facts") or []
-        facts += len(wanted)
-        found += sum(1 for f in wanted if fact_normalize(f) in said)
-    return round(found / facts, 4) if facts else None
-
-
-def _recall_runs(answers) -> float | None:
-    answerable = [a for a in answers if a["kind"] != "off-topic"]
-    facts = sum(a["facts"] for a in answerable)
-    found = facts - sum(len(a["missing"]) for a in answerable)
-    return round(found / facts, 4) if facts else None
-
-
-def _declines(answers) -> dict:
-    off = [a for a in answers if a["kind"] == "off-topic"]
-    on = [a for a in answers if a["kind"] != "off-topic"]
-    return {
-        "decline_accuracy": round(sum(a["declined"] for a in off) / len(off), 3) if off else None,
-        "false_decline_rate": round(sum(a["declined"] for a in on) / len(on), 3) if on else None,
-    }
-
-
 def _timings(answers) -> dict:
     figures = {}
     for name in ("stt_ms", "first_token_ms", "first_audio_ms"):
@@ -418,7 +374,7 @@ def _timings(answers) -> dict:
         if values:
             figures[name] = {
                 "p50": round(statistics.median(values), 1),
-                "p95": round(_percentile(values, 95), 1),
+                "p95": round(percentile(values, 95), 1),
                 "max": round(values[-1], 1),
             }
     speech = sum(a["speech_ms"] for a in answers)
@@ -427,15 +383,6 @@ def _timings(answers) -> dict:
     figures["wall_ms_per_turn"] = round(sum(a["wall_ms"] for a in answers) / len(answers), 1)
     figures["speech_s"] = round(speech / 1000, 1)
     return figures
-
-
-def _percentile(ordered: list[float], pct: float) -> float:
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * pct / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def _meets(result: dict, engine: str) -> dict:

@@ -7,32 +7,18 @@ message or a log line, even when the API quotes it back.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
-import wave
 
 import httpx
 from django.conf import settings
 
+from voice import audio
 from voice.stt import BufferedStream, Engine, SpeechFailed, SpeechUnavailable, Stream, Transcript
 from voice.stt.vocabulary import prompt as key_terms_prompt
 from voice.text import normalize
 
 logger = logging.getLogger(__name__)
-
-SAMPLE_RATE = 16000
-
-
-def wav_bytes(pcm: bytes) -> bytes:
-    """16 kHz mono 16-bit PCM wrapped as a WAV file."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(pcm[: len(pcm) - len(pcm) % 2])
-    return buffer.getvalue()
 
 
 class OpenAIEngine(Engine):
@@ -67,7 +53,7 @@ class OpenAIEngine(Engine):
         data = {"model": self.model, "response_format": "json"}
         if prompt := key_terms_prompt():
             data["prompt"] = prompt
-        files = {"file": ("speech.wav", wav_bytes(pcm), "audio/wav")}
+        files = {"file": ("speech.wav", audio.wav_bytes(pcm), "audio/wav")}
         headers = {"Authorization": f"Bearer {self._key}"}
         try:
             with httpx.Client(transport=self._transport, timeout=self.timeout) as client:

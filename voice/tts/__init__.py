@@ -13,6 +13,8 @@ import struct
 import threading
 from dataclasses import dataclass
 
+from voice import audio
+
 
 class SpeechUnavailable(Exception):
     """The configured engine cannot run here; the message says why."""
@@ -165,25 +167,9 @@ def read_pcm16_wav(data: bytes) -> Pcm:
 
 def make_speech(pcm: Pcm, engine: str) -> Speech:
     """A Speech holding ``pcm`` as a WAV file with exact sizes in its header."""
-    header = struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        b"RIFF",
-        36 + len(pcm.frames),
-        b"WAVE",
-        b"fmt ",
-        16,
-        1,  # PCM
-        1,  # mono
-        pcm.sample_rate,
-        pcm.sample_rate * 2,
-        2,
-        16,
-        b"data",
-        len(pcm.frames),
-    )
     duration_ms = len(pcm.frames) / 2 / pcm.sample_rate * 1000
     return Speech(
-        wav=header + pcm.frames,
+        wav=audio.wav_bytes(pcm.frames, pcm.sample_rate),
         sample_rate=pcm.sample_rate,
         duration_ms=duration_ms,
         engine=engine,

@@ -1,0 +1,26 @@
+import pytest
+
+from knowledge.demo import loader
+from voice import stt, tts
+from voice.stt import vocabulary
+
+FRYER = loader.MANUALS / "hb-eq-101-fryer.pdf"
+
+
+@pytest.fixture(scope="session")
+def _var_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("voice-var")
+
+
+@pytest.fixture
+def fryer(settings, _var_dir):
+    """The fryer manual ingested, and the speech vocabulary built from it (once: every
+    test has the same manual, so the same vocabulary)."""
+    settings.VAR_DIR = _var_dir
+    document = loader.load([FRYER])[0].document
+    vocabulary.ensure()
+    stt.reset()
+    tts.reset()
+    yield document
+    stt.reset()
+    tts.reset()
