@@ -93,6 +93,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "lineled.middleware.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -197,6 +198,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "knowledge.prune_search_events",
         "schedule": timedelta(hours=24),
     },
+    "sample-metrics": {
+        "task": "monitoring.sample",
+        "schedule": timedelta(seconds=env_int("MONITORING_SAMPLE_SECONDS", 60, minimum=5)),
+    },
+    "prune-metric-samples": {
+        "task": "monitoring.prune",
+        "schedule": timedelta(hours=24),
+    },
     # The speech vocabulary also learns from the questions crews typed since.
     "rebuild-vocabulary": {
         "task": "voice.rebuild_vocabulary",
@@ -218,6 +227,31 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Monitoring ---------------------------------------------------------------
+
+MONITORING_SAMPLE_SECONDS = CELERY_BEAT_SCHEDULE["sample-metrics"]["schedule"].total_seconds()
+MONITORING_WINDOW_MINUTES = env_int("MONITORING_WINDOW_MINUTES", 15, minimum=1)
+MONITORING_PROBE_MINUTES = env_int("MONITORING_PROBE_MINUTES", 10, minimum=1)
+MONITORING_TASK_GRACE_SECONDS = env_int("MONITORING_TASK_GRACE_SECONDS", 120, minimum=0)
+MONITORING_KEEP_DAYS = env_int("MONITORING_KEEP_DAYS", 30, minimum=1)
+ALERT_EMAILS = [a.strip() for a in env_str("ALERT_EMAILS", "").split(",") if a.strip()]
+ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL", "")
+ALERT_NOTIFY_ATTEMPTS = env_int("ALERT_NOTIFY_ATTEMPTS", 5, minimum=1)
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Mail for alerts: SMTP when EMAIL_HOST is set, otherwise written to the log.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Line Lead <lineled@localhost>")
+
 READYZ_TIMEOUT_SECONDS = env_float("READYZ_TIMEOUT_SECONDS", 3.0, minimum=0.1)
 
 # --- Auth ---------------------------------------------------------------------
@@ -226,7 +260,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Paths that answer without a session: probes and the API (which has its own auth).
-LOGIN_EXEMPT_PREFIXES = ("/healthz", "/readyz", "/api/", "/static/")
+LOGIN_EXEMPT_PREFIXES = ("/healthz", "/readyz", "/api/", "/static/", "/metrics")
 SESSION_COOKIE_AGE = env_int("SESSION_HOURS", 12, minimum=1) * 3600
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

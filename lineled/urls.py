@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from lineled import views
 from lineled.api import api
+from monitoring.prometheus import metrics_view
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -20,6 +21,8 @@ urlpatterns = [
     path("system/ping", views.system_ping, name="system-ping"),
     path("chat/", include("chat.urls")),
     path("knowledge/", include("knowledge.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

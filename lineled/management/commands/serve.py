@@ -11,12 +11,15 @@ from lineled.lib.procs import Child, Supervisor
 UVICORN = "-m uvicorn lineled.asgi:application --ws websockets-sansio --lifespan off"
 WORKER = "-m celery -A lineled worker -l INFO -n worker@%h"
 BEAT = "-m celery -A lineled beat -l INFO"
+MANAGE = str(settings.BASE_DIR / "manage.py")
 
 
 class Command(BaseCommand):
     help = (
         "Serve Line Lead in the foreground: the ASGI web server (uvicorn), one Celery "
-        "worker and Celery beat. One Ctrl-C or SIGTERM stops all three."
+        "worker, Celery beat and the monitoring watchdog (which samples when no worker "
+        "does, so a stopped worker still raises its alert). One Ctrl-C or SIGTERM stops "
+        "them all."
     )
 
     def add_arguments(self, parser):
@@ -36,6 +39,8 @@ class Command(BaseCommand):
             concurrency = str(env_int("WORKER_CONCURRENCY", 2, minimum=1))
             children.append(Child("worker", py + WORKER.split() + ["--concurrency", concurrency]))
             children.append(Child("beat", py + BEAT.split()))
+            every = f"{settings.MONITORING_SAMPLE_SECONDS:g}"
+            children.append(Child("watch", py + [MANAGE, "sample_metrics", "--watch", every]))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         supervisor = Supervisor(children, env, out=self.stdout._out)
         local = host in ("0.0.0.0", "127.0.0.1", "::", "localhost")
