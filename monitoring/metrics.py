@@ -240,7 +240,7 @@ def periodic_tasks_overdue(start, end) -> Reading:
     for task in tasks:
         if task.task.startswith("celery."):
             continue
-        period = timedelta(seconds=task.interval.every * _UNIT_SECONDS[task.interval.period])
+        period = timedelta(seconds=task.interval.every * UNIT_SECONDS[task.interval.period])
         since = runs.get(task.task) or task.start_time or task.date_changed
         if since is None:
             continue
@@ -251,7 +251,7 @@ def periodic_tasks_overdue(start, end) -> Reading:
     return Reading(float(len(overdue)), len(ages), {"overdue": sorted(overdue), "age_s": ages})
 
 
-_UNIT_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "microseconds": 1e-6}
+UNIT_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "microseconds": 1e-6}
 
 
 # --- the registry ---------------------------------------------------------------------

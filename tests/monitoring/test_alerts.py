@@ -74,9 +74,9 @@ def test_a_failing_retrieval_backend_fires_a_critical_alert_that_resolves_when_i
 def test_slow_answers_raise_the_latency_alert_and_it_escalates_then_resolves(
     monkeypatch, alice, fryer
 ):
-    rule("answer_latency_p95_ms", warning=150, critical=400, fire_after=1, resolve_after=1)
+    rule("answer_latency_p95_ms", warning=400, critical=1000, fire_after=1, resolve_after=1)
     search = LocalBackend.search
-    delay = {"s": 0.2}
+    delay = {"s": 0.5}
 
     def slow_search(self, *args, **kwargs):
         time.sleep(delay["s"])
@@ -90,7 +90,7 @@ def test_slow_answers_raise_the_latency_alert_and_it_escalates_then_resolves(
     alert = Alert.objects.get(metric="answer_latency_p95_ms")
     assert alert.severity == "warning"
 
-    delay["s"] = 0.5
+    delay["s"] = 1.1
     with clock.minutes(1):
         ask(alice, "how long do fries cook")
         sample()
@@ -104,7 +104,7 @@ def test_slow_answers_raise_the_latency_alert_and_it_escalates_then_resolves(
         sample()
     alert.refresh_from_db()
     assert alert.state == "resolved"
-    assert alert.worst >= 500
+    assert alert.worst >= 1100
 
 
 def test_a_periodic_task_that_stops_running_is_an_alert_until_it_runs_again(settings):

@@ -123,3 +123,22 @@ def test_probes_ask_through_text_and_voice_and_leave_no_conversations(fryer):
     assert not Conversation.objects.exists()  # probes clean up after themselves
     # and their questions are not counted as the store's traffic
     assert values(sample())["grounded_answer_rate"] is None
+
+
+def test_the_sampling_period_set_in_the_admin_is_kept_and_disabling_it_stops_sampling(fryer):
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    five = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
+    task = PeriodicTask.objects.create(
+        name="sample-metrics", task="monitoring.sample", interval=five
+    )
+    start = timezone.now()
+    assert not services.sample().skipped
+    with time_machine.travel(start + timedelta(minutes=2), tick=False):
+        assert services.sample().skipped
+    with time_machine.travel(start + timedelta(minutes=5), tick=False):
+        assert not services.sample().skipped
+    task.enabled = False
+    task.save()
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        assert services.sample().skipped

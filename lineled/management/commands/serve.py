@@ -39,8 +39,7 @@ class Command(BaseCommand):
             concurrency = str(env_int("WORKER_CONCURRENCY", 2, minimum=1))
             children.append(Child("worker", py + WORKER.split() + ["--concurrency", concurrency]))
             children.append(Child("beat", py + BEAT.split()))
-            every = f"{settings.MONITORING_SAMPLE_SECONDS:g}"
-            children.append(Child("watch", py + [MANAGE, "sample_metrics", "--watch", every]))
+            children.append(Child("watch", py + [MANAGE, "sample_metrics", "--watch", "10"]))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         supervisor = Supervisor(children, env, out=self.stdout._out)
         local = host in ("0.0.0.0", "127.0.0.1", "::", "localhost")

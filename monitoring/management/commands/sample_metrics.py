@@ -29,7 +29,8 @@ class Command(BaseCommand):
             "--watch",
             type=float,
             metavar="SECONDS",
-            help="keep running: every SECONDS, sample if nobody else has",
+            help="keep running: every SECONDS, sample if the sampling interval (the "
+            "sample-metrics periodic task's) has passed since anyone last did",
         )
 
     def handle(self, *args, **options):
