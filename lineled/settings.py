@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from lineled.lib.env import (
@@ -206,6 +207,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitoring.prune",
         "schedule": timedelta(hours=24),
     },
+    "nightly-validation": {
+        "task": "validation.nightly",
+        "schedule": crontab(
+            hour=env_int("VALIDATION_NIGHTLY_HOUR", 3, minimum=0, maximum=23), minute=0
+        ),
+    },
     # The speech vocabulary also learns from the questions crews typed since.
     "rebuild-vocabulary": {
         "task": "voice.rebuild_vocabulary",
@@ -251,6 +258,15 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Line Lead <lineled@localhost>")
+
+# --- Validation ---------------------------------------------------------------
+
+# READY: score and success rate at least these, and no blocking test failed;
+# CONDITIONAL: at least the second pair; otherwise NOT READY.
+VALIDATION_READY_SCORE = env_float("VALIDATION_READY_SCORE", 80.0, minimum=0)
+VALIDATION_READY_SUCCESS = env_float("VALIDATION_READY_SUCCESS", 0.8, minimum=0)
+VALIDATION_CONDITIONAL_SCORE = env_float("VALIDATION_CONDITIONAL_SCORE", 60.0, minimum=0)
+VALIDATION_CONDITIONAL_SUCCESS = env_float("VALIDATION_CONDITIONAL_SUCCESS", 0.6, minimum=0)
 
 READYZ_TIMEOUT_SECONDS = env_float("READYZ_TIMEOUT_SECONDS", 3.0, minimum=0.1)
 

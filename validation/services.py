@@ -1,4 +1,329 @@
-"""Writes and reads across the validation app's models.
+"""Validation runs: the 25 tests against this deployment (or a live one), scored into a
+readiness verdict, with every test's evidence kept.
 
-Views, consumers, tasks and management commands call these; they hold the logic.
+``start`` records a queued run and has a worker execute it (admin, API, schedule);
+``run_here`` executes one in this process (``manage.py validate``: no worker needed).
+Both go through ``execute``, which claims the run, runs each test, stores its result
+as it finishes (progress is broadcast to ops browsers) and writes the verdict.
 """
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from lineled import notify
+from lineled.errors import Invalid, NotFound
+from lineled.roles import Role
+from validation.clients import Client, InProcessClient, LiveClient
+from validation.models import Case, Result, Run
+from validation.suite import CATEGORIES, Outcome, Test, all_tests
+from validation.suite.context import Case as CaseData
+from validation.suite.context import Context
+
+logger = logging.getLogger(__name__)
+
+VALIDATION_USERNAME = "lineled-validation"
+DEFAULT_CASES = Path(__file__).resolve().parent / "cases" / "demo.json"
+CASE_FIELDS = ("question", "history", "answerable", "facts", "document", "pages", "kind")
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+def start(*, trigger: str, user=None, category: str = "") -> Run:
+    """A queued run that a worker executes once this transaction commits."""
+    _check_category(category)
+    run = Run.objects.create(trigger=trigger, started_by=user, category=category)
+    from validation.tasks import execute_run
+
+    transaction.on_commit(lambda: execute_run.delay(run.pk))
+    return run
+
+
+def run_here(*, category: str = "", live: str = "", token: str = "", cases=None, log=None) -> Run:
+    """Create and execute a run in this process (the CLI)."""
+    _check_category(category)
+    if live and not token:
+        raise Invalid("--live needs --token (an ops user's API token)")
+    run = Run.objects.create(trigger=Run.Trigger.CLI, category=category, target=live)
+    client = LiveClient(live, token) if live else None
+    return execute(run.pk, client=client, cases=cases, log=log)
+
+
+def execute(run_id: int, *, client: Client | None = None, cases=None, log=None) -> Run:
+    """Run the tests of a queued run; returns it finished (done, or failed and why)."""
+    now = timezone.now()
+    claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+        status=Run.Status.RUNNING, started_at=now
+    )
+    run = Run.objects.get(pk=run_id)
+    if not claimed:
+        return run  # another worker has it, or it already ran
+    tests = [t for t in all_tests() if not run.category or t.category == run.category]
+    Run.objects.filter(pk=run.pk).update(tests_total=len(tests))
+    started = time.perf_counter()
+    try:
+        context = Context(
+            client=client or InProcessClient(validation_user()),
+            cases=cases if cases is not None else enabled_cases(),
+            log=log or (lambda message: None),
+        )
+        for order, test in enumerate(tests):
+            _record(run, order, test, _run_one(test, context))
+            Run.objects.filter(pk=run.pk).update(tests_done=order + 1)
+            _broadcast(run.pk, "validation.progress", done=order + 1, total=len(tests))
+    except Exception as exc:
+        logger.exception("validation run %s failed", run.pk)
+        Run.objects.filter(pk=run.pk).update(
+            status=Run.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+            duration_s=round(time.perf_counter() - started, 1),
+        )
+        _broadcast(run.pk, "validation.finished")
+        return Run.objects.get(pk=run.pk)
+    verdict = score(list(run.results.all()))
+    Run.objects.filter(pk=run.pk).update(
+        status=Run.Status.DONE,
+        finished_at=timezone.now(),
+        duration_s=round(time.perf_counter() - started, 1),
+        **verdict,
+    )
+    _broadcast(run.pk, "validation.finished", readiness=verdict["readiness"])
+    return Run.objects.get(pk=run.pk)
+
+
+def _run_one(test: Test, context: Context) -> tuple[Outcome, float]:
+    context.log(f"{test.category}: {test.name}")
+    began = time.perf_counter()
+    try:
+        outcome = test.function(context)
+    except Exception as exc:  # a test that cannot run has failed, with the reason
+        logger.warning("validation test %s raised", test.id, exc_info=True)
+        outcome = Outcome(
+            0.0,
+            f"could not run: {type(exc).__name__}: {exc}"[:480],
+            {"error": f"{type(exc).__name__}: {exc}"[:2000]},
+            "Fix the error above; the test could not exercise the system.",
+        )
+    return outcome, (time.perf_counter() - began) * 1000
+
+
+def _record(run: Run, order: int, test: Test, measured: tuple[Outcome, float]) -> Result:
+    outcome, ms = measured
+    value = max(0.0, min(100.0, float(outcome.score)))
+    details = dict(outcome.details)
+    if outcome.recommendation:
+        details["recommendation"] = outcome.recommendation
+    return Result.objects.create(
+        run=run,
+        test_id=test.id,
+        category=test.category,
+        name=test.name,
+        order=order,
+        score=round(value, 1),
+        passed=value >= test.pass_mark,
+        blocking=test.blocking,
+        summary=outcome.summary[:500],
+        details=_jsonable(details),
+        duration_ms=round(ms, 1),
+    )
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def score(results: list[Result]) -> dict:
+    """The mean score, the share passed, and the readiness the settings give them."""
+    if not results:
+        return {
+            "score": 0.0,
+            "success_rate": 0.0,
+            "readiness": Run.Readiness.NOT_READY,
+            "blocking_failed": [],
+        }
+    mean = sum(r.score for r in results) / len(results)
+    success = sum(r.passed for r in results) / len(results)
+    blocking = [r.test_id for r in results if r.blocking and not r.passed]
+    if (
+        mean >= settings.VALIDATION_READY_SCORE
+        and success >= settings.VALIDATION_READY_SUCCESS
+        and not blocking
+    ):
+        readiness = Run.Readiness.READY
+    elif (
+        mean >= settings.VALIDATION_CONDITIONAL_SCORE
+        and success >= settings.VALIDATION_CONDITIONAL_SUCCESS
+    ):
+        readiness = Run.Readiness.CONDITIONAL
+    else:
+        readiness = Run.Readiness.NOT_READY
+    return {
+        "score": round(mean, 1),
+        "success_rate": round(success, 3),
+        "readiness": readiness,
+        "blocking_failed": blocking,
+    }
+
+
+def _check_category(category: str) -> None:
+    if category and category not in CATEGORIES:
+        raise Invalid(f"unknown category {category!r}; one of {', '.join(CATEGORIES)}")
+
+
+def _broadcast(run_id: int, kind: str, **payload) -> None:
+    try:
+        notify.send(notify.role_group(Role.OPS), kind, {"run": run_id, **payload}, on_commit=False)
+    except Exception:
+        logger.warning("could not broadcast %s", kind, exc_info=True)
+
+
+def validation_user():
+    """The account in-process runs ask as (its conversations are the run's evidence)."""
+    user, created = get_user_model().objects.get_or_create(
+        username=VALIDATION_USERNAME, defaults={"first_name": "Validation", "is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+# --- reading runs ----------------------------------------------------------------------
+
+
+def get_run(run_id: int) -> Run:
+    run = Run.objects.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(f"no validation run {run_id}")
+    return run
+
+
+def runs(limit: int = 50):
+    return Run.objects.select_related("started_by")[: max(1, min(limit, 500))]
+
+
+def run_json(run: Run, *, with_results: bool = True) -> dict:
+    data = {
+        "run": run.pk,
+        "status": run.status,
+        "trigger": run.trigger,
+        "mode": "live" if run.target else "in-process",
+        "target": run.target,
+        "category": run.category,
+        "tests_done": run.tests_done,
+        "tests_total": run.tests_total,
+        "score": run.score,
+        "success_rate": run.success_rate,
+        "readiness": run.readiness,
+        "blocking_failed": run.blocking_failed,
+        "duration_s": run.duration_s,
+        "error": run.error,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+    }
+    if with_results:
+        data["tests"] = [result_json(r) for r in run.results.all()]
+    return data
+
+
+def result_json(result: Result) -> dict:
+    return {
+        "id": result.test_id,
+        "category": result.category,
+        "name": result.name,
+        "score": result.score,
+        "passed": result.passed,
+        "blocking": result.blocking,
+        "summary": result.summary,
+        "duration_ms": result.duration_ms,
+        "details": result.details,
+    }
+
+
+# --- golden cases ----------------------------------------------------------------------
+
+
+def enabled_cases() -> list[CaseData]:
+    return [
+        CaseData(
+            c.pk,
+            c.question,
+            list(c.history),
+            c.answerable,
+            list(c.facts),
+            c.document,
+            list(c.pages),
+            c.kind,
+        )
+        for c in Case.objects.filter(enabled=True)
+    ]
+
+
+def parse_cases(raw) -> list[dict]:
+    """Validated case dicts from JSON text or a list; Invalid names the first bad one."""
+    try:
+        items = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    except ValueError as exc:
+        raise Invalid(f"the cases are not JSON: {exc}") from None
+    if not isinstance(items, list) or not items:
+        raise Invalid("the cases must be a non-empty JSON list")
+    cleaned = []
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not str(item.get("question", "")).strip():
+            raise Invalid(f"case {number}: a question is required")
+        kind = item.get("kind", "fact")
+        if kind not in Case.Kind.values:
+            raise Invalid(f"case {number}: kind must be one of {', '.join(Case.Kind.values)}")
+        for name in ("history", "facts", "pages"):
+            if not isinstance(item.get(name, []), list):
+                raise Invalid(f"case {number}: {name} must be a list")
+        if not all(isinstance(p, int) and p > 0 for p in item.get("pages", [])):
+            raise Invalid(f"case {number}: pages are page numbers from 1")
+        cleaned.append(
+            {
+                "question": str(item["question"]).strip()[:500],
+                "history": [str(h) for h in item.get("history", [])],
+                "answerable": bool(item.get("answerable", kind != "off-topic")),
+                "facts": [str(f) for f in item.get("facts", [])],
+                "document": str(item.get("document", ""))[:255],
+                "pages": item.get("pages", []),
+                "kind": kind,
+            }
+        )
+    return cleaned
+
+
+def cases_from(raw) -> list[CaseData]:
+    """Cases for one run, not stored (``validate --cases FILE``)."""
+    return [CaseData(-i, **c) for i, c in enumerate(parse_cases(raw), 1)]
+
+
+@transaction.atomic
+def import_cases(raw, *, replace: bool = False) -> int:
+    """Add the cases (all or none); ``replace`` removes the existing ones first."""
+    cleaned = parse_cases(raw)
+    if replace:
+        Case.objects.all().delete()
+    Case.objects.bulk_create([Case(**c) for c in cleaned])
+    return len(cleaned)
+
+
+def export_cases() -> list[dict]:
+    return [{f: getattr(c, f) for f in CASE_FIELDS} for c in Case.objects.all()]
+
+
+def ensure_default_cases() -> int:
+    """Seed the demo manuals' golden cases when there are none."""
+    if Case.objects.exists() or not DEFAULT_CASES.exists():
+        return 0
+    return import_cases(DEFAULT_CASES.read_text())

@@ -1,0 +1,285 @@
+"""How the suite reaches the system: in this process, or a live deployment over HTTP.
+
+Both clients answer with the REST API's own shapes (``chat.services.message_json``
+for answers, ``voice.services.ask_with_recording`` for spoken turns), so a test reads
+the same evidence whichever way it ran. The in-process client calls the services
+the API endpoints call; the live client calls the endpoints with a bearer token.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+ASK_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Spoken:
+    """A spoken turn: what was heard, the answer, the answer's audio and the timings."""
+
+    transcript: str = ""
+    answer: dict | None = None
+    audio: bytes | None = None
+    turn: dict = field(default_factory=dict)
+    error: str = ""
+
+
+class Client:
+    mode = ""
+
+    def conversation(self) -> int:
+        raise NotImplementedError
+
+    def ask(self, conversation: int, text: str) -> dict:
+        """The answer (``message_json``) to a typed question."""
+        raise NotImplementedError
+
+    def ask_spoken(self, conversation: int, wav: bytes) -> Spoken:
+        raise NotImplementedError
+
+    def get(self, url: str) -> tuple[int, str, bytes]:
+        """A page of the app (e.g. a citation's image): status, content type, body."""
+        raise NotImplementedError
+
+    def search(self, query: str, top_k: int = 5) -> dict:
+        """``{"results": [...], "ms": float}`` as ``GET /api/knowledge/search`` gives."""
+        raise NotImplementedError
+
+    def upload(self, filename: str, data: bytes) -> dict:
+        """Add a document and wait until it is ingested (or failed); the document."""
+        raise NotImplementedError
+
+    def delete(self, document_id: int) -> None:
+        raise NotImplementedError
+
+    def document(self, document_id: int) -> dict | None:
+        raise NotImplementedError
+
+    def ping_worker(self, timeout: float = 15.0) -> dict:
+        """A task through the broker to a worker and back: ``{"ok", "ms", "detail"}``."""
+        raise NotImplementedError
+
+    def monitoring(self) -> dict:
+        """The monitoring dashboard's data (``monitoring.services.dashboard``)."""
+        raise NotImplementedError
+
+    def memory_mb(self) -> float | None:
+        """Resident memory of the process serving the requests, if it can be read."""
+        raise NotImplementedError
+
+
+def rss_mb() -> float | None:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class InProcessClient(Client):
+    """The services behind the API, called in this process as ``user``."""
+
+    mode = "in-process"
+
+    def __init__(self, user):
+        self.user = user
+
+    def conversation(self) -> int:
+        from chat import services as chat
+
+        return chat.create_conversation(self.user).pk
+
+    def ask(self, conversation: int, text: str) -> dict:
+        from chat import services as chat
+
+        owned = chat.get_conversation(self.user, conversation)
+        start = chat.answer_now(owned, self.user, text)[0]
+        message = chat.messages_for(self.user, ids=[start["message"]]).get()
+        return chat.message_json(message, self.user)
+
+    def ask_spoken(self, conversation: int, wav: bytes) -> Spoken:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from lineled.errors import DomainError
+        from voice import services as voice
+
+        upload = SimpleUploadedFile("question.wav", wav, content_type="audio/wav")
+        try:
+            result = voice.ask_with_recording(self.user, conversation, upload, speak=True)
+        except DomainError as exc:
+            return Spoken(error=exc.message)
+        return _spoken(result)
+
+    def get(self, url: str) -> tuple[int, str, bytes]:
+        from django.test import Client as DjangoClient
+
+        browser = DjangoClient()
+        browser.force_login(self.user)
+        response = browser.get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        return response.status_code, response.get("Content-Type", ""), body
+
+    def search(self, query: str, top_k: int = 5) -> dict:
+        from knowledge.search import search
+
+        started = time.perf_counter()
+        passages = search(query, top_k=top_k)
+        ms = (time.perf_counter() - started) * 1000
+        return {
+            "results": [
+                {"document_id": p.document_id, "pages": p.pages, "text": p.text} for p in passages
+            ],
+            "ms": ms,
+        }
+
+    def upload(self, filename: str, data: bytes) -> dict:
+        from knowledge import services as knowledge
+
+        document, _ = knowledge.add_document(filename=filename, data=data, uploaded_by=self.user)
+        document = knowledge.ingest(document.pk)
+        return self.document(document.pk)
+
+    def delete(self, document_id: int) -> None:
+        from knowledge import services as knowledge
+        from knowledge.models import Document
+
+        document = Document.objects.filter(pk=document_id).first()
+        if document is not None:
+            knowledge.delete_document(document)
+
+    def document(self, document_id: int) -> dict | None:
+        from knowledge.models import Document
+
+        row = (
+            Document.objects.filter(pk=document_id)
+            .values("id", "status", "error", "filename")
+            .first()
+        )
+        return row
+
+    def ping_worker(self, timeout: float = 15.0) -> dict:
+        from lineled.tasks import ping
+
+        started = time.perf_counter()
+        try:
+            reply = ping.delay("validation").get(timeout=timeout)
+        except Exception as exc:
+            return {
+                "ok": False,
+                "ms": (time.perf_counter() - started) * 1000,
+                "detail": f"no worker answered: {type(exc).__name__}: {exc}"[:300],
+            }
+        return {"ok": True, "ms": (time.perf_counter() - started) * 1000, "detail": reply}
+
+    def monitoring(self) -> dict:
+        from monitoring import services as monitoring
+
+        return monitoring.dashboard()
+
+    def memory_mb(self) -> float | None:
+        return rss_mb()
+
+
+def _spoken(result: dict) -> Spoken:
+    audio = result.get("audio_wav_base64")
+    question = result.get("question") or {}
+    return Spoken(
+        transcript=question.get("text", "") or result.get("voice_turn", {}).get("transcript", ""),
+        answer=result.get("answer"),
+        audio=base64.b64decode(audio) if audio else None,
+        turn=result.get("voice_turn") or {},
+    )
+
+
+class LiveClient(Client):
+    """A running deployment at ``base`` (``https://host``), as an ops user's token."""
+
+    mode = "live"
+
+    def __init__(self, base: str, token: str, *, transport: httpx.BaseTransport | None = None):
+        self.base = base.rstrip("/")
+        self.http = httpx.Client(
+            base_url=self.base,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=ASK_TIMEOUT_S,
+            transport=transport,
+        )
+
+    def _json(self, method: str, path: str, **kwargs):
+        response = self.http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("message", response.text)
+            except ValueError:
+                message = response.text
+            raise RuntimeError(f"{method} {path}: HTTP {response.status_code}: {message}"[:500])
+        return response.json() if response.content else None
+
+    def conversation(self) -> int:
+        return self._json("POST", "/api/chat/conversations", json={})["id"]
+
+    def ask(self, conversation: int, text: str) -> dict:
+        path = f"/api/chat/conversations/{conversation}/messages"
+        return self._json("POST", path, json={"text": text})["answer"]
+
+    def ask_spoken(self, conversation: int, wav: bytes) -> Spoken:
+        path = f"/api/voice/conversations/{conversation}/ask?speak=true"
+        response = self.http.post(path, files={"audio": ("question.wav", wav, "audio/wav")})
+        if response.status_code >= 400:
+            return Spoken(error=response.json().get("message", response.text)[:500])
+        return _spoken(response.json())
+
+    def get(self, url: str) -> tuple[int, str, bytes]:
+        response = self.http.get(url)
+        return response.status_code, response.headers.get("content-type", ""), response.content
+
+    def search(self, query: str, top_k: int = 5) -> dict:
+        started = time.perf_counter()
+        found = self._json("GET", "/api/knowledge/search", params={"q": query, "top_k": top_k})
+        return {"results": found.get("results", []), "ms": (time.perf_counter() - started) * 1000}
+
+    def upload(self, filename: str, data: bytes) -> dict:
+        document = self._json("POST", "/api/knowledge/documents", files={"file": (filename, data)})
+        deadline = time.monotonic() + 120
+        while document and document.get("status") in ("queued", "processing"):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+            document = self.document(document["id"])
+        return document
+
+    def delete(self, document_id: int) -> None:
+        self._json("DELETE", f"/api/knowledge/documents/{document_id}")
+
+    def document(self, document_id: int) -> dict | None:
+        response = self.http.get(f"/api/knowledge/documents/{document_id}")
+        return response.json() if response.status_code == 200 else None
+
+    def ping_worker(self, timeout: float = 15.0) -> dict:
+        started = time.perf_counter()
+        sent = self._json("POST", "/api/system/ping", json={"note": "validation"})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self._json("GET", f"/api/system/tasks/{sent['task_id']}")
+            if state.get("status") == "SUCCESS":
+                return {"ok": True, "ms": (time.perf_counter() - started) * 1000, "detail": state}
+            time.sleep(0.25)
+        return {
+            "ok": False,
+            "ms": (time.perf_counter() - started) * 1000,
+            "detail": f"no worker answered within {timeout:g} s",
+        }
+
+    def monitoring(self) -> dict:
+        return self._json("GET", "/api/monitoring/dashboard")
+
+    def memory_mb(self) -> float | None:
+        status = self._json("GET", "/api/system/status")
+        return (status or {}).get("process", {}).get("rss_mb")

@@ -1,0 +1,58 @@
+"""What every test gets: the client, the golden cases, and answers shared between tests
+(each golden question is typed once and spoken once per run, however many tests read
+the answer)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from validation.clients import Client, Spoken
+
+
+@dataclass
+class Case:
+    id: int
+    question: str
+    history: list[str]
+    answerable: bool
+    facts: list[str]
+    document: str
+    pages: list[int]
+    kind: str
+
+
+@dataclass
+class Context:
+    client: Client
+    cases: list[Case]
+    log: callable = print
+    _typed: dict = field(default_factory=dict)
+    _spoken: dict = field(default_factory=dict)
+
+    def typed(self, case: Case) -> dict:
+        """The answer to ``case`` typed (after its history, in one conversation), with
+        ``elapsed_ms`` the wall time of the final question."""
+        if case.id not in self._typed:
+            conversation = self.client.conversation()
+            for earlier in case.history:
+                self.client.ask(conversation, earlier)
+            started = time.perf_counter()
+            answer = self.client.ask(conversation, case.question)
+            answer["elapsed_ms"] = (time.perf_counter() - started) * 1000
+            self._typed[case.id] = answer
+        return self._typed[case.id]
+
+    def spoken(self, case: Case) -> Spoken:
+        """``case`` spoken with espeak-ng (its history typed first), through the voice path."""
+        if case.id not in self._spoken:
+            from validation.speech import speak
+
+            conversation = self.client.conversation()
+            for earlier in case.history:
+                self.client.ask(conversation, earlier)
+            self._spoken[case.id] = self.client.ask_spoken(conversation, speak(case.question))
+        return self._spoken[case.id]
+
+    def of_kind(self, *kinds: str) -> list[Case]:
+        return [c for c in self.cases if c.kind in kinds]
