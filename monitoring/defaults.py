@@ -18,6 +18,7 @@ RULES = [
     ("celery_queue_length", "above", 100, 1000, 3, 2, "Tasks are piling up in the queue."),
     ("ingestion_backlog", "above", 20, 100, 5, 2, "Documents wait long to be ingested."),
     ("periodic_tasks_overdue", "above", 0.5, None, 1, 1, "A periodic task has not run."),
+    ("validation_readiness", "below", 1.5, 0.5, 1, 1, "Validation says not ready."),
 ]
 
 PROBES = [

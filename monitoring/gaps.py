@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from chat.models import Message
-from monitoring.metrics import PROBE_USERNAME
+from monitoring.metrics import SYSTEM_USERS
 
 SIMILAR = 0.5
 MAX_QUESTIONS = 3000
@@ -46,7 +46,7 @@ def declined_groups(since, limit: int) -> list[dict]:
             created_at__gte=since,
             reply_to__isnull=False,
         )
-        .exclude(conversation__user__username=PROBE_USERNAME)
+        .exclude(conversation__user__username__in=SYSTEM_USERS)
         .order_by("-created_at")
         .values_list("reply_to__text", "created_at")[:MAX_QUESTIONS]
     )

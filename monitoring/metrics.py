@@ -22,6 +22,9 @@ from knowledge.models import Document, Page, SearchEvent
 from voice.models import VoiceTurn
 
 PROBE_USERNAME = "lineled-probe"
+# The monitor's probes and in-process validation runs ask as these accounts: what they
+# ask is measured by their own figures, not counted as the store's traffic.
+SYSTEM_USERS = (PROBE_USERNAME, "lineled-validation")
 LATENCY_ROWS = 10_000  # a p95 over the newest this many events is plenty
 CITATION_SAMPLE = 50
 
@@ -58,7 +61,7 @@ def _ratio(part: int, whole: int) -> float | None:
 def _answers(start: datetime, end: datetime):
     return Message.objects.filter(
         role=Message.Role.ASSISTANT, created_at__gte=start, created_at__lte=end
-    ).exclude(conversation__user__username=PROBE_USERNAME)
+    ).exclude(conversation__user__username__in=SYSTEM_USERS)
 
 
 def _latencies(queryset, column: str) -> list[float]:
@@ -118,7 +121,7 @@ def answer_latency_p95_ms(start, end) -> Reading:
 
 def voice_roundtrip_p95_ms(start, end) -> Reading:
     turns = VoiceTurn.objects.filter(created_at__gte=start, created_at__lte=end).exclude(
-        conversation__user__username=PROBE_USERNAME
+        conversation__user__username__in=SYSTEM_USERS
     )
     values = _latencies(turns, "first_audio_ms")
     return Reading(percentile(values, 95), len(values), {"p50": percentile(values, 50)})
@@ -251,6 +254,40 @@ def periodic_tasks_overdue(start, end) -> Reading:
     return Reading(float(len(overdue)), len(ages), {"overdue": sorted(overdue), "age_s": ages})
 
 
+READINESS_LEVELS = {"READY": 2.0, "CONDITIONAL": 1.0, "NOT READY": 0.0}
+
+
+def validation_readiness(start, end) -> Reading:
+    """The newest finished validation run's verdict: 2 READY, 1 CONDITIONAL, 0 NOT
+    READY (None before the first run). Read through the app registry: validation
+    is not imported, it only records runs."""
+    from django.apps import apps
+
+    try:
+        runs = apps.get_model("validation", "Run")
+    except LookupError:
+        return Reading(None, 0)
+    run = (
+        runs.objects.filter(status="done", category="")
+        .exclude(readiness="")
+        .order_by("-finished_at")
+        .values("pk", "readiness", "score", "finished_at")
+        .first()
+    )
+    if run is None:
+        return Reading(None, 0, {"note": "no full validation run has finished"})
+    return Reading(
+        READINESS_LEVELS.get(run["readiness"]),
+        1,
+        {
+            "run": run["pk"],
+            "readiness": run["readiness"],
+            "score": run["score"],
+            "finished_at": run["finished_at"].isoformat() if run["finished_at"] else None,
+        },
+    )
+
+
 UNIT_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "microseconds": 1e-6}
 
 
@@ -334,6 +371,13 @@ ALL = [
         "Ingestion backlog",
         "count",
         "Documents queued or being ingested.",
+        "operational",
+    ),
+    Metric(
+        "validation_readiness",
+        "Validation readiness",
+        "level",
+        "The newest full validation run: 2 READY, 1 CONDITIONAL, 0 NOT READY.",
         "operational",
     ),
     Metric(

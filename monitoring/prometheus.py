@@ -33,7 +33,7 @@ from lineled.middleware import REQUESTS
 from lineled.roles import Role, has_role
 from lineled.services import user_for_token
 from monitoring import services
-from monitoring.metrics import PROBE_USERNAME
+from monitoring.metrics import SYSTEM_USERS
 from monitoring.models import TaskRun
 from voice.models import VoiceTurn
 
@@ -99,7 +99,7 @@ class StoredEvents:
 
     def collect(self):
         answers = Message.objects.filter(role=Message.Role.ASSISTANT).exclude(
-            conversation__user__username=PROBE_USERNAME
+            conversation__user__username__in=SYSTEM_USERS
         )
         yield _counter(
             "lineled_answers", "Answers, by status and modality.", answers, ["status", "modality"]
@@ -125,7 +125,7 @@ class StoredEvents:
             "latency_ms",
             "backend",
         )
-        turns = VoiceTurn.objects.exclude(conversation__user__username=PROBE_USERNAME)
+        turns = VoiceTurn.objects.exclude(conversation__user__username__in=SYSTEM_USERS)
         yield _counter("lineled_voice_turns", "Spoken questions, by status.", turns, ["status"])
         yield _histogram(
             "lineled_voice_first_audio_seconds",

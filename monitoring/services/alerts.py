@@ -101,6 +101,9 @@ def format_value(name: str, value: float | None) -> str:
     if value is None:
         return "no data"
     unit = metrics.BY_NAME[name].unit if name in metrics.BY_NAME else ""
+    if unit == "level":
+        names = {v: k for k, v in metrics.READINESS_LEVELS.items()}
+        return names.get(value, f"{value:g}")
     if unit == "ratio":
         return f"{value * 100:.1f}%"
     if unit == "ms":

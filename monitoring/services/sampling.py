@@ -38,6 +38,7 @@ TRAFFIC = [
     metrics.celery_queue_length,
     metrics.ingestion_backlog,
     metrics.periodic_tasks_overdue,
+    metrics.validation_readiness,
 ]
 PROBES = [probes.cross_modal_consistency, probes.context_preservation_rate]
 

@@ -198,3 +198,30 @@ def test_alerts_send_email_and_a_webhook_and_a_failed_send_is_retried(
     assert url == settings.ALERT_WEBHOOK_URL
     assert payload["event"] == "opened" and payload["alert"]["metric"] == "decline_rate"
     assert payload["text"].startswith("[Line Lead] opened: Decline rate is 100.0%")
+
+
+def test_a_validation_readiness_drop_opens_an_alert(fryer):
+    from validation.models import Run
+
+    def finished(readiness: str, score: float) -> Run:
+        return Run.objects.create(
+            status="done", readiness=readiness, score=score, finished_at=timezone.now()
+        )
+
+    clock = Clock()
+    finished("READY", 97.0)
+    with clock.minutes(1):
+        assert values(sample())["validation_readiness"] == 2
+    assert not Alert.objects.filter(metric="validation_readiness").exists()
+
+    finished("CONDITIONAL", 71.5)
+    with clock.minutes(1):
+        sample()
+    alert = Alert.objects.get(metric="validation_readiness")
+    assert alert.severity == "warning"
+    assert alert.message == ("Validation readiness is CONDITIONAL, below the warning threshold 1.5")
+    finished("NOT READY", 40.0)
+    with clock.minutes(1):
+        sample()
+    alert.refresh_from_db()
+    assert alert.severity == "critical"
