@@ -63,13 +63,22 @@ def latest(request):
     response={200: SeriesOut, 400: ErrorOut, **DENIED, 404: ErrorOut},
     summary="A metric's history",
 )
-def series(request, name: str, since: datetime | None = None, until: datetime | None = None):
+def series(
+    request,
+    name: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    step: int = Query(
+        0, ge=0, le=86400, description="Seconds per averaged point; 0: every sample."
+    ),
+):
     """The samples of one metric between ``since`` and ``until`` (ISO 8601; the last
-    24 hours by default; at most 90 days), oldest first. Send the zone as ``Z`` or an
+    24 hours by default; at most 90 days), oldest first; with ``step``, one point per
+    ``step`` seconds (the mean value, the events summed). Send the zone as ``Z`` or an
     encoded ``%2B01:00``; without one the server's time zone is meant."""
     _ops(request)
     since, until = _aware(since), _aware(until)
-    samples = services.series(name, since, until)
+    samples = services.series(name, since, until, step)
     return {"metric": name, "since": since, "until": until, "samples": samples}
 
 

@@ -58,7 +58,13 @@ def rule_json(rule: AlertRule) -> dict:
     }
 
 
-def series(name: str, since: datetime | None = None, until: datetime | None = None):
+def series(
+    name: str, since: datetime | None = None, until: datetime | None = None, step: int = 0
+) -> list:
+    """The samples of ``name`` in the range, oldest first; with ``step`` (seconds), one
+    point per step instead: the mean of the values there were, the events summed."""
+    if step and not 60 <= step <= 86400:
+        raise Invalid("step is 60 to 86400 seconds")
     if name not in metrics.BY_NAME:
         raise NotFound(f"no metric {name!r}; known: {', '.join(metrics.BY_NAME)}")
     until = until or timezone.now()
@@ -67,11 +73,31 @@ def series(name: str, since: datetime | None = None, until: datetime | None = No
         raise Invalid("since must be before until")
     if until - since > timedelta(days=90):
         raise Invalid("a series covers at most 90 days")
-    return list(
+    rows = list(
         MetricSample.objects.filter(name=name, sampled_at__gte=since, sampled_at__lte=until)
         .order_by("sampled_at")
         .only("value", "count", "sampled_at", "name", "window_s")[:20000]
     )
+    return _bucketed(rows, since, step) if step else rows
+
+
+def _bucketed(rows: list[MetricSample], since: datetime, step: int) -> list[dict]:
+    buckets: dict[int, list[MetricSample]] = {}
+    for row in rows:
+        buckets.setdefault(int((row.sampled_at - since).total_seconds() // step), []).append(row)
+    points = []
+    for _, group in sorted(buckets.items()):
+        known = [r.value for r in group if r.value is not None]
+        points.append(
+            {
+                "name": group[-1].name,
+                "value": round(sum(known) / len(known), 4) if known else None,
+                "count": sum(r.count for r in group),
+                "window_s": group[-1].window_s,
+                "sampled_at": group[-1].sampled_at,
+            }
+        )
+    return points
 
 
 def overall_status() -> dict:

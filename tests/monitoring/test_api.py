@@ -214,6 +214,23 @@ def test_a_series_is_the_last_day_by_default_and_can_be_any_span(charlie):
     assert [s["value"] for s in client.get(url, {"since": naive}).json()["samples"]] == [0.2, 0.3]
 
 
+def test_a_long_series_can_come_as_means_per_step(charlie):
+    now = timezone.now().replace(second=0, microsecond=0)
+    start = now - timedelta(hours=1)
+    for minute, value in enumerate([0.1, 0.3, None, 0.5]):
+        MetricSample.objects.create(
+            name="decline_rate",
+            value=value,
+            count=2,
+            sampled_at=start + timedelta(minutes=minute),
+        )
+    client = signed_in(charlie)
+    url = f"{BASE}/metrics/decline_rate/series"
+    steps = client.get(url, {"since": start.isoformat(), "step": 120}).json()["samples"]
+    assert [(s["value"], s["count"]) for s in steps] == [(0.2, 4), (0.5, 4)]
+    assert client.get(url, {"step": 5}).status_code == 400  # under a minute
+
+
 def test_a_series_of_an_unknown_metric_or_a_backwards_span_is_refused(charlie):
     client = signed_in(charlie)
     response = client.get(f"{BASE}/metrics/happiness/series")
