@@ -146,6 +146,9 @@ class AlertAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     actions = ("acknowledge", "resolve")
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # an alert is history: it is resolved, never deleted
+
     def has_manage_permission(self, request) -> bool:
         # The rows stay read-only; acknowledging and resolving go through the services.
         return request.user.has_perm("monitoring.change_alert")
