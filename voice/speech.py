@@ -398,8 +398,11 @@ class SpokenAnswer:
             return out
         item = _LIST_ITEM.match(line)
         if item is None:
+            # A whole line at once (a model that sends its answer in one piece): its
+            # sentences are counted one by one, as if it had streamed.
             self.safety = bool(_SAFETY.match(line))
-            out = self._sentences([line] if line.strip() else [])
+            splitter = SentenceSplitter()
+            out = self._sentences(splitter.feed(line) + splitter.flush() if line.strip() else [])
             self.safety = False
             return out
         self.items += 1

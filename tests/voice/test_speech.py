@@ -344,3 +344,17 @@ def test_the_first_sentence_is_ready_before_the_answer_is_finished():
     assert shaper.feed("Fries cook for 3 min 00 s at 350°F [1]. Shake the bas") == [
         "Fries cook for 3 minutes at 350 degrees Fahrenheit."
     ]
+
+
+def test_an_answer_that_arrives_in_one_piece_is_cut_short_as_a_streamed_one_is():
+    text = (
+        "Turn the vat off at once [1]. Tell the manager on duty [1]. Let the oil cool "
+        "for 30 minutes [2]. Skim the crumbs [2]. Filter the oil [2]. Check the level [2].\n"
+        "Log it on the sheet [3].\n"
+    )
+    streamed = SpokenAnswer()
+    pieces = [p for ch in text for p in streamed.feed(ch)] + streamed.flush()
+    whole = SpokenAnswer()
+    at_once = whole.feed(text) + whole.flush()
+    assert at_once == pieces
+    assert len(at_once) == 4 and at_once[-1] == "The rest is on your screen."
