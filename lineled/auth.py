@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import PermissionDenied
 from ninja.security import HttpBearer, SessionAuth
 
@@ -58,3 +58,21 @@ def role_required(role: Role):
         return wrapped
 
     return decorator
+
+
+def login_or_token_required(view):
+    """``login_required``, or a valid ``Authorization: Bearer ll_...``: for the files the
+    API links to (the page images of citations), so a token holder can load them too."""
+    signed_in = login_required(view)
+
+    @login_not_required  # checked here: the middleware would redirect a token holder
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        user = services.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            return signed_in(request, *args, **kwargs)
+        request.user = user
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class ErrorOut(Schema):
@@ -32,6 +32,11 @@ class CheckOut(Schema):
     error: str | None = None
 
 
+class ProcessOut(Schema):
+    pid: int
+    rss_mb: float | None = Field(description="Resident memory of the process that answered.")
+
+
 class SystemStatusOut(Schema):
     environment: str
     debug: bool
@@ -42,6 +47,7 @@ class SystemStatusOut(Schema):
     checks: list[CheckOut]
     last_heartbeat: datetime | None
     heartbeat_age_s: float | None
+    process: ProcessOut
 
 
 class PingIn(Schema):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import connection
@@ -31,7 +33,20 @@ def status() -> dict:
         "checks": [c.as_dict() for c in checks],
         "last_heartbeat": beat,
         "heartbeat_age_s": round((timezone.now() - beat).total_seconds(), 1) if beat else None,
+        "process": {"pid": os.getpid(), "rss_mb": rss_mb()},
     }
+
+
+def rss_mb() -> float | None:
+    """Resident memory of this process in MB, from Linux's /proc (None elsewhere)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
 
 
 def recent_tasks(limit: int = 15):

@@ -22,6 +22,7 @@ urlpatterns = [
     path("chat/", include("chat.urls")),
     path("knowledge/", include("knowledge.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("validation/", include("validation.urls")),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -70,6 +70,7 @@ class SampleOut(Schema):
     count: int
     window_s: int
     sampled_at: datetime
+    samples: int = 1  # with ``step``: how many samples the point averages
 
 
 class SeriesOut(Schema):

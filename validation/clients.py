@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import httpx
 
 ASK_TIMEOUT_S = 60.0
+CHECK_TIMEOUT_S = 10.0
+INGEST_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -72,17 +74,6 @@ class Client:
         raise NotImplementedError
 
 
-def rss_mb() -> float | None:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 class InProcessClient(Client):
     """The services behind the API, called in this process as ``user``."""
 
@@ -133,9 +124,7 @@ class InProcessClient(Client):
         passages = search(query, top_k=top_k)
         ms = (time.perf_counter() - started) * 1000
         return {
-            "results": [
-                {"document_id": p.document_id, "pages": p.pages, "text": p.text} for p in passages
-            ],
+            "results": [{**p.as_json(), "text": p.text} for p in passages],
             "ms": ms,
         }
 
@@ -165,18 +154,33 @@ class InProcessClient(Client):
         return row
 
     def ping_worker(self, timeout: float = 15.0) -> dict:
+        """Send the ping and watch the result store for the worker's answer, as the
+        system API does: this also works when the run itself is a task in a worker
+        (where waiting on a result with ``get()`` is not allowed)."""
+        from lineled.system import task_state
         from lineled.tasks import ping
 
         started = time.perf_counter()
         try:
-            reply = ping.delay("validation").get(timeout=timeout)
+            sent = ping.delay("validation")
         except Exception as exc:
             return {
                 "ok": False,
                 "ms": (time.perf_counter() - started) * 1000,
-                "detail": f"no worker answered: {type(exc).__name__}: {exc}"[:300],
+                "detail": f"the broker refused the task: {type(exc).__name__}: {exc}"[:300],
             }
-        return {"ok": True, "ms": (time.perf_counter() - started) * 1000, "detail": reply}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = task_state(sent.id)
+            if state["status"] == "SUCCESS":
+                ms = (time.perf_counter() - started) * 1000
+                return {"ok": True, "ms": ms, "detail": state["result"]}
+            time.sleep(0.1)
+        return {
+            "ok": False,
+            "ms": (time.perf_counter() - started) * 1000,
+            "detail": f"no worker answered within {timeout:g} s",
+        }
 
     def monitoring(self) -> dict:
         from monitoring import services as monitoring
@@ -184,6 +188,8 @@ class InProcessClient(Client):
         return monitoring.dashboard()
 
     def memory_mb(self) -> float | None:
+        from lineled.system import rss_mb
+
         return rss_mb()
 
 
@@ -199,7 +205,12 @@ def _spoken(result: dict) -> Spoken:
 
 
 class LiveClient(Client):
-    """A running deployment at ``base`` (``https://host``), as an ops user's token."""
+    """A running deployment at ``base`` (``https://host``), as an ops user's token.
+
+    Requests that fail at the HTTP level raise ``RuntimeError`` with the server's
+    message; a spoken question the server refused comes back as ``Spoken(error=...)``,
+    as in process.
+    """
 
     mode = "live"
 
@@ -210,16 +221,39 @@ class LiveClient(Client):
             headers={"Authorization": f"Bearer {token}"},
             timeout=ASK_TIMEOUT_S,
             transport=transport,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
         )
+
+    def check(self) -> dict:
+        """The token's user, once the deployment has answered and the token is an ops
+        user's; otherwise ``Invalid`` saying what is wrong (before a run is recorded)."""
+        from lineled.errors import Invalid
+
+        try:
+            response = self.http.get("/api/me", timeout=CHECK_TIMEOUT_S)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise Invalid(f"cannot reach {self.base}: {type(exc).__name__}: {exc}") from None
+        if response.status_code == 401:
+            raise Invalid(f"{self.base} refused the token: {_message(response)}")
+        me = _body(response)
+        if response.status_code != 200 or not isinstance(me, dict) or "role" not in me:
+            raise Invalid(
+                f"{self.base}/api/me answered HTTP {response.status_code}, not a Line Lead "
+                f"user: is the URL the deployment's? ({_message(response)[:200]})"
+            )
+        if me["role"] != "ops":
+            raise Invalid(
+                f"the token is {me.get('username')}'s, whose role is {me['role'] or 'none'}; "
+                "validation needs an ops user's token"
+            )
+        return me
 
     def _json(self, method: str, path: str, **kwargs):
         response = self.http.request(method, path, **kwargs)
         if response.status_code >= 400:
-            try:
-                message = response.json().get("message", response.text)
-            except ValueError:
-                message = response.text
-            raise RuntimeError(f"{method} {path}: HTTP {response.status_code}: {message}"[:500])
+            raise RuntimeError(
+                f"{method} {path}: HTTP {response.status_code}: {_message(response)}"[:500]
+            )
         return response.json() if response.content else None
 
     def conversation(self) -> int:
@@ -230,10 +264,14 @@ class LiveClient(Client):
         return self._json("POST", path, json={"text": text})["answer"]
 
     def ask_spoken(self, conversation: int, wav: bytes) -> Spoken:
-        path = f"/api/voice/conversations/{conversation}/ask?speak=true"
-        response = self.http.post(path, files={"audio": ("question.wav", wav, "audio/wav")})
+        path = f"/api/voice/conversations/{conversation}/ask"
+        response = self.http.post(
+            path,
+            params={"speak": "true"},
+            files={"audio": ("question.wav", wav, "audio/wav")},
+        )
         if response.status_code >= 400:
-            return Spoken(error=response.json().get("message", response.text)[:500])
+            return Spoken(error=f"HTTP {response.status_code}: {_message(response)}"[:500])
         return _spoken(response.json())
 
     def get(self, url: str) -> tuple[int, str, bytes]:
@@ -246,8 +284,9 @@ class LiveClient(Client):
         return {"results": found.get("results", []), "ms": (time.perf_counter() - started) * 1000}
 
     def upload(self, filename: str, data: bytes) -> dict:
+        """Needs the deployment's worker: ingestion is its job. Waits up to two minutes."""
         document = self._json("POST", "/api/knowledge/documents", files={"file": (filename, data)})
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + INGEST_TIMEOUT_S
         while document and document.get("status") in ("queued", "processing"):
             if time.monotonic() > deadline:
                 break
@@ -260,7 +299,11 @@ class LiveClient(Client):
 
     def document(self, document_id: int) -> dict | None:
         response = self.http.get(f"/api/knowledge/documents/{document_id}")
-        return response.json() if response.status_code == 200 else None
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise RuntimeError(f"document {document_id}: HTTP {response.status_code}")
+        return response.json()
 
     def ping_worker(self, timeout: float = 15.0) -> dict:
         started = time.perf_counter()
@@ -268,8 +311,9 @@ class LiveClient(Client):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = self._json("GET", f"/api/system/tasks/{sent['task_id']}")
-            if state.get("status") == "SUCCESS":
-                return {"ok": True, "ms": (time.perf_counter() - started) * 1000, "detail": state}
+            if state.get("status") in ("SUCCESS", "FAILURE"):
+                ok = state["status"] == "SUCCESS"
+                return {"ok": ok, "ms": (time.perf_counter() - started) * 1000, "detail": state}
             time.sleep(0.25)
         return {
             "ok": False,
@@ -281,5 +325,22 @@ class LiveClient(Client):
         return self._json("GET", "/api/monitoring/dashboard")
 
     def memory_mb(self) -> float | None:
+        """The resident memory of the server process that answered (with several web
+        processes behind a balancer, whichever one did)."""
         status = self._json("GET", "/api/system/status")
-        return (status or {}).get("process", {}).get("rss_mb")
+        return ((status or {}).get("process") or {}).get("rss_mb")
+
+
+def _body(response: httpx.Response):
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _message(response: httpx.Response) -> str:
+    """The API's ``{"message"}``, or the start of whatever else the server sent."""
+    body = _body(response)
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])
+    return response.text.strip()[:300] or response.reason_phrase

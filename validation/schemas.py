@@ -1,3 +1,62 @@
 """Ninja schemas of the validation app's API, fields listed explicitly."""
 
-from ninja import Schema  # noqa: F401
+from datetime import datetime
+
+from ninja import Field, Schema
+
+
+class RunIn(Schema):
+    """Empty: all 25 tests; a category (text, voice, cross-modal, integration or
+    performance): only its five."""
+
+    category: str = Field("", max_length=16)
+
+
+class RunOut(Schema):
+    run: int  # the run's id
+    status: str  # queued, running, done or failed
+    trigger: str  # admin, api, cli or schedule
+    mode: str  # in-process or live
+    target: str  # the live deployment's URL; empty in-process
+    category: str  # empty: the whole suite
+    tests_done: int
+    tests_total: int  # 0 until a worker has started the run
+    score: float | None  # 0-100, the mean of the tests' scores; null until done
+    success_rate: float | None  # 0-1, the share of tests passed
+    readiness: str  # READY, CONDITIONAL or NOT READY; empty until done
+    blocking_failed: list[str]  # ids of blocking tests that failed
+    duration_s: float | None
+    error: str  # why the run failed, when it did
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class ResultOut(Schema):
+    id: str
+    category: str
+    name: str
+    score: float  # 0-100
+    passed: bool
+    blocking: bool  # a failure keeps the run from READY
+    summary: str  # one line: what was measured, or what failed and why
+    duration_ms: float
+    details: dict  # the evidence: inputs, outputs, timings, and "recommendation"
+
+
+class RunDetailOut(RunOut):
+    tests: list[ResultOut]  # in the suite's order
+
+
+class CaseOut(Schema):
+    question: str
+    history: list[str]  # earlier questions of the conversation, in order
+    answerable: bool
+    facts: list[str]  # what a correct answer must contain (in order for a procedure)
+    document: str
+    pages: list[int]
+    kind: str  # fact, procedure, safety, off-topic or follow-up
+
+
+class ImportOut(Schema):
+    imported: int
+    total: int  # cases stored now

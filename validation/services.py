@@ -53,8 +53,10 @@ def run_here(*, category: str = "", live: str = "", token: str = "", cases=None,
     _check_category(category)
     if live and not token:
         raise Invalid("--live needs --token (an ops user's API token)")
-    run = Run.objects.create(trigger=Run.Trigger.CLI, category=category, target=live)
     client = LiveClient(live, token) if live else None
+    if client is not None:
+        client.check()  # unreachable, or not an ops token: Invalid, and no run recorded
+    run = Run.objects.create(trigger=Run.Trigger.CLI, category=category, target=live)
     return execute(run.pk, client=client, cases=cases, log=log)
 
 
@@ -139,7 +141,19 @@ def _record(run: Run, order: int, test: Test, measured: tuple[Outcome, float]) -
 
 
 def _jsonable(value):
-    return json.loads(json.dumps(value, default=str))
+    """JSON that PostgreSQL stores: its jsonb refuses the NUL character (evidence of
+    binary input has them), so each becomes U+FFFD."""
+    return _without_nul(json.loads(json.dumps(value, default=str)))
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
 
 
 def score(results: list[Result]) -> dict:
@@ -188,13 +202,20 @@ def _broadcast(run_id: int, kind: str, **payload) -> None:
 
 
 def validation_user():
-    """The account in-process runs ask as (its conversations are the run's evidence)."""
+    """The account in-process runs ask as (its conversations are the run's evidence).
+
+    It is an active crew member, so it sees pages and page images as a crew member
+    would, but it has no usable password: nobody can sign in as it.
+    """
+    from lineled.services import set_role
+
     user, created = get_user_model().objects.get_or_create(
-        username=VALIDATION_USERNAME, defaults={"first_name": "Validation", "is_active": False}
+        username=VALIDATION_USERNAME, defaults={"first_name": "Validation"}
     )
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
+        set_role(user, Role.CREW)
     return user
 
 

@@ -95,6 +95,7 @@ def _bucketed(rows: list[MetricSample], since: datetime, step: int) -> list[dict
                 "count": sum(r.count for r in group),
                 "window_s": group[-1].window_s,
                 "sampled_at": group[-1].sampled_at,
+                "samples": len(group),
             }
         )
     return points

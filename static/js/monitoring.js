@@ -295,11 +295,14 @@
       state.data.status.sample_every_s
     );
     box.dataset.state = "ready";
-    var empty = points.filter(function (p) {
-      return p.value === null;
-    }).length;
+    var sampled = 0;
+    var empty = 0;
+    points.forEach(function (p) {
+      sampled += p.n;
+      if (p.value === null) empty += p.n;
+    });
     note.textContent =
-      plural(points.length, "sample") + " in " + span.label +
+      plural(sampled, "sample") + " in " + span.label +
       (empty ? ", " + empty + " with nothing to measure" : "") + ".";
   }
 
@@ -322,7 +325,12 @@
   /** A series answer's samples as [{t, iso, value}], oldest first. */
   function points(data) {
     return data.samples.map(function (row) {
-      return { t: new Date(row.sampled_at).getTime(), iso: row.sampled_at, value: row.value };
+      return {
+        t: new Date(row.sampled_at).getTime(),
+        iso: row.sampled_at,
+        value: row.value,
+        n: row.samples || 1, // a 7-day point is the mean of several samples
+      };
     });
   }
 

@@ -94,7 +94,7 @@ def test_a_crew_member_sees_no_team_system_or_ops_console_links(page, screenshot
     signed_in_home(page, "alice")
     for href in ("/team/", "/system/", "/admin/"):
         expect(page.locator(f'a[href="{href}"]')).to_have_count(0)
-    for name in ("Team", "System", "Ops console"):
+    for name in ("Team", "System", "Admin"):
         expect(nav(page).get_by_role("link", name=name, exact=True)).to_have_count(0)
 
     # Typing the address anyway shows the app's own "not allowed" page.
@@ -108,7 +108,7 @@ def test_a_crew_member_sees_no_team_system_or_ops_console_links(page, screenshot
 def test_a_manager_sees_the_team_link_and_the_team_page(page, screenshot, bob, alice):
     signed_in_home(page, "bob")
     expect(nav(page).get_by_role("link", name="System", exact=True)).to_have_count(0)
-    expect(nav(page).get_by_role("link", name="Ops console", exact=True)).to_have_count(0)
+    expect(nav(page).get_by_role("link", name="Admin", exact=True)).to_have_count(0)
     nav(page).get_by_role("link", name="Team", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/team/$"))
@@ -128,7 +128,7 @@ def test_ops_sees_system_and_ops_console_and_every_dependency_check_is_ok(
 ):
     signed_in_home(page, "charlie")
     expect(nav(page).get_by_role("link", name="Team", exact=True)).to_be_visible()
-    expect(nav(page).get_by_role("link", name="Ops console", exact=True)).to_have_attribute(
+    expect(nav(page).get_by_role("link", name="Admin", exact=True)).to_have_attribute(
         "href", "/admin/"
     )
     nav(page).get_by_role("link", name="System", exact=True).click()

@@ -203,6 +203,7 @@ def test_a_series_is_the_last_day_by_default_and_can_be_any_span(charlie):
         "count": 4,
         "window_s": 900,
         "sampled_at": "",
+        "samples": 1,
     }
     span = {
         "since": (now - timedelta(hours=31)).isoformat(),

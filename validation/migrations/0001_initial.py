@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,67 +15,195 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('question', models.CharField(max_length=500)),
-                ('history', models.JSONField(blank=True, default=list, help_text='Earlier questions of the conversation, in order.')),
-                ('answerable', models.BooleanField(default=True, help_text='Can the documents answer it?')),
-                ('facts', models.JSONField(blank=True, default=list, help_text='What a correct answer must contain (in order for a procedure).')),
-                ('document', models.CharField(blank=True, help_text='File name of the document that answers it.', max_length=255)),
-                ('pages', models.JSONField(blank=True, default=list, help_text='Pages that answer it.')),
-                ('kind', models.CharField(choices=[('fact', 'Fact'), ('procedure', 'Procedure'), ('safety', 'Safety'), ('off-topic', 'Off Topic'), ('follow-up', 'Follow Up')], default='fact', max_length=16)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("question", models.CharField(max_length=500)),
+                (
+                    "history",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Earlier questions of the conversation, in order.",
+                    ),
+                ),
+                (
+                    "answerable",
+                    models.BooleanField(default=True, help_text="Can the documents answer it?"),
+                ),
+                (
+                    "facts",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="What a correct answer must contain (in order for a procedure).",
+                    ),
+                ),
+                (
+                    "document",
+                    models.CharField(
+                        blank=True,
+                        help_text="File name of the document that answers it.",
+                        max_length=255,
+                    ),
+                ),
+                (
+                    "pages",
+                    models.JSONField(blank=True, default=list, help_text="Pages that answer it."),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("fact", "Fact"),
+                            ("procedure", "Procedure"),
+                            ("safety", "Safety"),
+                            ("off-topic", "Off Topic"),
+                            ("follow-up", "Follow Up"),
+                        ],
+                        default="fact",
+                        max_length=16,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], db_index=True, default='queued', max_length=8)),
-                ('trigger', models.CharField(choices=[('admin', 'Admin'), ('api', 'Api'), ('cli', 'Cli'), ('schedule', 'Schedule')], default='cli', max_length=8)),
-                ('target', models.CharField(blank=True, help_text="The live deployment's URL; empty: in-process.", max_length=500)),
-                ('category', models.CharField(blank=True, help_text='Only this category.', max_length=16)),
-                ('tests_total', models.PositiveSmallIntegerField(default=0)),
-                ('tests_done', models.PositiveSmallIntegerField(default=0)),
-                ('score', models.FloatField(blank=True, null=True)),
-                ('success_rate', models.FloatField(blank=True, null=True)),
-                ('readiness', models.CharField(blank=True, choices=[('READY', 'Ready'), ('CONDITIONAL', 'Conditional'), ('NOT READY', 'Not Ready')], max_length=12)),
-                ('blocking_failed', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_s', models.FloatField(blank=True, null=True)),
-                ('started_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("admin", "Admin"),
+                            ("api", "Api"),
+                            ("cli", "Cli"),
+                            ("schedule", "Schedule"),
+                        ],
+                        default="cli",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(
+                        blank=True,
+                        help_text="The live deployment's URL; empty: in-process.",
+                        max_length=500,
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(blank=True, help_text="Only this category.", max_length=16),
+                ),
+                ("tests_total", models.PositiveSmallIntegerField(default=0)),
+                ("tests_done", models.PositiveSmallIntegerField(default=0)),
+                ("score", models.FloatField(blank=True, null=True)),
+                ("success_rate", models.FloatField(blank=True, null=True)),
+                (
+                    "readiness",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("READY", "Ready"),
+                            ("CONDITIONAL", "Conditional"),
+                            ("NOT READY", "Not Ready"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("blocking_failed", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_s", models.FloatField(blank=True, null=True)),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Result',
+            name="Result",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('test_id', models.CharField(max_length=64)),
-                ('category', models.CharField(max_length=16)),
-                ('name', models.CharField(max_length=200)),
-                ('order', models.PositiveSmallIntegerField(default=0)),
-                ('score', models.FloatField()),
-                ('passed', models.BooleanField()),
-                ('blocking', models.BooleanField(default=False)),
-                ('summary', models.CharField(blank=True, help_text='What failed and why.', max_length=500)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('duration_ms', models.FloatField(default=0)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='validation.run')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("test_id", models.CharField(max_length=64)),
+                ("category", models.CharField(max_length=16)),
+                ("name", models.CharField(max_length=200)),
+                ("order", models.PositiveSmallIntegerField(default=0)),
+                ("score", models.FloatField()),
+                ("passed", models.BooleanField()),
+                ("blocking", models.BooleanField(default=False)),
+                (
+                    "summary",
+                    models.CharField(blank=True, help_text="What failed and why.", max_length=500),
+                ),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("duration_ms", models.FloatField(default=0)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="results",
+                        to="validation.run",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'order'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'test_id'), name='one_result_per_test')],
+                "ordering": ["run", "order"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("run", "test_id"), name="one_result_per_test")
+                ],
             },
         ),
     ]

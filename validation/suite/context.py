@@ -27,6 +27,7 @@ class Context:
     client: Client
     cases: list[Case]
     log: callable = print
+    memory: dict = field(default_factory=dict)  # the serving process's RSS around the load
     _typed: dict = field(default_factory=dict)
     _spoken: dict = field(default_factory=dict)
 

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from validation import views
+
+app_name = "validation"
+urlpatterns = [
+    path("", views.runs, name="runs"),
+    path("runs/<int:run_id>/", views.run_report, name="report"),
+]
