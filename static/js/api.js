@@ -39,5 +39,58 @@
     );
   }
 
-  window.LineLeadApi = { parse: parse, request: request, csrfToken: csrfToken };
+  var RETRY_MS = [1000, 2000, 4000, 8000, 16000, 30000];
+
+  /**
+   * Listen to the notifications socket at ``path`` (``/ws/notifications/``). Handlers:
+   * ``onOpen(again)`` when the server says hello (``again`` after a reconnect: events
+   * may have been missed), ``onEvent(data)`` for every other event, ``onLost()`` when
+   * it drops (it reconnects with back-off, and at once when the tab is shown again),
+   * ``onSignedOut()`` when the session has ended (no reconnect).
+   */
+  function listen(path, handlers) {
+    var socket = null;
+    var attempt = 0;
+    var timer = null;
+
+    function connect() {
+      window.clearTimeout(timer);
+      var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+      var current = new WebSocket(scheme + "//" + window.location.host + path);
+      socket = current;
+      current.onmessage = function (event) {
+        var data = parse(event.data);
+        if (!data || typeof data.type !== "string") return;
+        if (data.type === "hello") {
+          var again = attempt > 0;
+          attempt = 0;
+          handlers.onOpen(again);
+        } else {
+          handlers.onEvent(data);
+        }
+      };
+      current.onclose = function (event) {
+        if (socket !== current) return;
+        socket = null;
+        if (event.code === 4401) {
+          handlers.onSignedOut();
+          return;
+        }
+        var delay = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)];
+        attempt += 1;
+        handlers.onLost();
+        timer = window.setTimeout(connect, delay);
+      };
+    }
+
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && !socket) {
+        attempt = Math.max(attempt, 1);
+        connect();
+      }
+    });
+    connect();
+  }
+
+  window.LineLeadApi = { parse: parse, request: request, csrfToken: csrfToken, listen: listen };
 })();

@@ -32,7 +32,6 @@
     ["probe", "Probe questions"],
     ["operational", "Workers and queues"],
   ];
-  var RETRY_MS = [1000, 2000, 4000, 8000, 16000, 30000];
 
   var statusBox = document.getElementById("status");
   var statusLabel = document.getElementById("status-label");
@@ -516,9 +515,6 @@
 
   // --- Live updates -------------------------------------------------------------------
 
-  var socket = null;
-  var attempt = 0;
-  var retryTimer = null;
   var refreshTimer = null;
 
   function liveState(name, text) {
@@ -532,49 +528,22 @@
     refreshTimer = window.setTimeout(refresh, 250);
   }
 
-  function connect() {
-    window.clearTimeout(retryTimer);
-    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(scheme + "//" + window.location.host + root.dataset.socket);
-    var current = socket;
-    socket.onmessage = function (event) {
-      var data = null;
-      try {
-        data = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      if (!data) return;
-      if (data.type === "hello") {
-        if (attempt > 0) soon(); // events may have been missed while away
-        attempt = 0;
-        liveState("live", "Live: updates as samples are taken");
-      } else if (data.type === "monitoring.sampled" || data.type === "monitoring.alert") {
-        soon();
-      }
-    };
-    socket.onclose = function (event) {
-      if (socket !== current) return;
-      socket = null;
-      if (event.code === 4401) {
-        liveState("off", "Signed out: reload the page to sign in again");
-        return;
-      }
-      var delay = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)];
-      attempt += 1;
-      liveState("off", "Live updates lost, reconnecting\u2026");
-      retryTimer = window.setTimeout(connect, delay);
-    };
-  }
-
-  document.addEventListener("visibilitychange", function () {
-    if (!document.hidden && !socket) {
-      attempt = Math.max(attempt, 1);
-      connect();
-    }
-  });
   window.setInterval(updateAgo, 15000);
 
   refresh();
-  connect();
+  LineLeadApi.listen(root.dataset.socket, {
+    onOpen: function (again) {
+      if (again) soon(); // events may have been missed while away
+      liveState("live", "Live: updates as samples are taken");
+    },
+    onEvent: function (data) {
+      if (data.type === "monitoring.sampled" || data.type === "monitoring.alert") soon();
+    },
+    onLost: function () {
+      liveState("off", "Live updates lost, reconnecting\u2026");
+    },
+    onSignedOut: function () {
+      liveState("off", "Signed out: reload the page to sign in again");
+    },
+  });
 })();

@@ -15,7 +15,6 @@
   // While the socket is live, a slow poll still runs: a broadcast can be lost (a worker
   // on another channel layer cannot reach this socket) and a run must not look stuck.
   var POLL_LIVE_MS = 10000;
-  var RETRY_MS = [1000, 2000, 4000, 8000, 16000, 30000];
   var ACTIVE = { queued: true, running: true };
   var STATUS = { queued: "Queued", running: "Running", done: "Done", failed: "Failed" };
   var LEVEL = { READY: "ok", CONDITIONAL: "warning", "NOT READY": "critical" };
@@ -438,9 +437,6 @@
 
   // --- Live updates ------------------------------------------------------------------------
 
-  var socket = null;
-  var attempt = 0;
-  var retryTimer = null;
 
   function liveState(name, text) {
     socketLive = name === "live";
@@ -449,45 +445,23 @@
     liveText.textContent = text;
   }
 
-  function connect() {
-    window.clearTimeout(retryTimer);
-    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(scheme + "//" + window.location.host + root.dataset.socket);
-    var current = socket;
-    socket.onmessage = function (event) {
-      var data = null;
-      try {
-        data = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      if (!data) return;
-      if (data.type === "hello") {
-        attempt = 0;
-        liveState("live", "Live: progress shows as each test finishes");
-        poll(); // events may have been missed before the socket was up
-      } else if (data.type === "validation.progress") {
-        onProgress(data);
-      } else if (data.type === "validation.finished") {
-        onFinished(data);
-      }
-    };
-    socket.onclose = function (event) {
-      if (socket !== current) return;
-      socket = null;
-      if (event.code === 4401) {
-        liveState("off", "Signed out: reload the page to sign in again");
-        return;
-      }
-      var delay = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)];
-      attempt += 1;
-      liveState("off", "No live updates: checking every 2 seconds, reconnecting\u2026");
-      poll();
-      retryTimer = window.setTimeout(connect, delay);
-    };
-  }
-
   // Until the socket says hello, poll: a run can finish before it connects.
   pollTimer = window.setTimeout(poll, POLL_MS);
-  connect();
+  LineLeadApi.listen(root.dataset.socket, {
+    onOpen: function () {
+      liveState("live", "Live: progress shows as each test finishes");
+      poll(); // events may have been missed before the socket was up
+    },
+    onEvent: function (data) {
+      if (data.type === "validation.progress") onProgress(data);
+      else if (data.type === "validation.finished") onFinished(data);
+    },
+    onLost: function () {
+      liveState("off", "No live updates: checking every 2 seconds, reconnecting\u2026");
+      poll();
+    },
+    onSignedOut: function () {
+      liveState("off", "Signed out: reload the page to sign in again");
+    },
+  });
 })();

@@ -28,3 +28,12 @@ def context(demo, ops_user):
     cases (seeded again: a transactional test elsewhere may have flushed them)."""
     services.ensure_default_cases()
     return Context(client=InProcessClient(ops_user), cases=services.enabled_cases())
+
+
+@pytest.fixture
+def heard(context, settings, tmp_path_factory):
+    """``context`` with the demo manuals' speech vocabulary, built in a folder of its own."""
+    from tests.validation.voice_cases import demo_vocabulary
+
+    with demo_vocabulary(settings, tmp_path_factory):
+        yield context

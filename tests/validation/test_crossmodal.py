@@ -13,12 +13,11 @@ import json
 import pytest
 
 from validation.clients import Spoken
-from validation.suite import all_tests
 from validation.suite import crossmodal as checks
 from validation.suite.context import Case, Context
 from validation.suite.voice import cited, found_facts
 
-from .voice_cases import HEARD_RIGHT, demo_vocabulary, sample
+from .voice_cases import HEARD_RIGHT, registered_pass_marks, run_checks, sample
 
 PASS_MARKS = {
     "cross.typed_then_spoken": 75,
@@ -29,20 +28,12 @@ PASS_MARKS = {
 }
 
 
-@pytest.fixture
-def heard(context, settings, tmp_path_factory):
-    with demo_vocabulary(settings, tmp_path_factory):
-        yield context
-
-
 def run(ctx: Context, *ids: str) -> dict:
-    tests = {t.id: t for t in all_tests() if t.category == "cross-modal"}
-    return {i: tests[i].function(ctx) for i in ids or tests}
+    return run_checks("cross-modal", ctx, *ids)
 
 
 def test_the_five_cross_modal_tests_are_registered_with_their_pass_marks():
-    tests = {t.id: t.pass_mark for t in all_tests() if t.category == "cross-modal"}
-    assert tests == PASS_MARKS
+    assert registered_pass_marks("cross-modal") == PASS_MARKS
 
 
 def test_the_cross_modal_tests_score_the_demo_questions_and_keep_their_evidence(heard):

@@ -16,13 +16,12 @@ from dataclasses import replace
 import pytest
 
 from validation.clients import InProcessClient
-from validation.suite import all_tests
 from validation.suite import voice as checks
 from validation.suite.context import Context
 from voice import tts
 from voice.text import wer
 
-from .voice_cases import HEARD_RIGHT, demo_vocabulary, sample
+from .voice_cases import HEARD_RIGHT, registered_pass_marks, run_checks, sample
 
 PASS_MARKS = {
     "voice.transcription": 100,
@@ -33,20 +32,12 @@ PASS_MARKS = {
 }
 
 
-@pytest.fixture
-def heard(context, settings, tmp_path_factory):
-    with demo_vocabulary(settings, tmp_path_factory):
-        yield context
-
-
 def run(ctx: Context, *ids: str) -> dict:
-    tests = {t.id: t for t in all_tests() if t.category == "voice"}
-    return {i: tests[i].function(ctx) for i in ids or tests}
+    return run_checks("voice", ctx, *ids)
 
 
 def test_the_five_voice_tests_are_registered_with_their_pass_marks():
-    tests = {t.id: t.pass_mark for t in all_tests() if t.category == "voice"}
-    assert tests == PASS_MARKS
+    assert registered_pass_marks("voice") == PASS_MARKS
 
 
 def test_the_voice_tests_score_the_demo_questions_and_keep_their_evidence(heard):

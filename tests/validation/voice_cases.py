@@ -76,3 +76,17 @@ def demo_vocabulary(settings, tmp_path_factory):
     finally:
         stt.reset()
         tts.reset()
+
+
+def run_checks(category: str, ctx: Context, *ids: str) -> dict:
+    """The outcomes of ``category``'s checks (all, or those ``ids``) on ``ctx``."""
+    from validation.suite import all_tests
+
+    tests = {t.id: t for t in all_tests() if t.category == category}
+    return {i: tests[i].function(ctx) for i in ids or tests}
+
+
+def registered_pass_marks(category: str) -> dict:
+    from validation.suite import all_tests
+
+    return {t.id: t.pass_mark for t in all_tests() if t.category == category}
