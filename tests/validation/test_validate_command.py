@@ -115,4 +115,5 @@ def test_a_deployment_that_is_not_ready_still_exits_zero_with_its_verdict(db):
     assert report["status"] == "done"
     failed = [t["id"] for t in report["tests"] if not t["passed"]]
     assert "text.facts" in failed
+    assert {"text.citations", "text.declines"} <= set(report["blocking_failed"])
     assert Run.objects.get().readiness == Run.Readiness.NOT_READY
