@@ -144,7 +144,7 @@ def test_ops_sample_real_traffic_see_the_charts_and_handle_the_alert(
     expect(declines.locator(".chart-threshold-label-warning")).to_have_text("warning 30%")
     expect(declines.locator(".chart-threshold-label-critical")).to_have_text("critical 90%")
     latency = card(page, "answer_latency_p95_ms")
-    expect(latency.locator(".mon-value")).to_have_text(re.compile(r"^[\d,]+\u00a0ms$"))
+    expect(latency.locator(".mon-value")).to_have_text(re.compile(r"^[\d,]+(\.\d{1,2})?\u00a0ms$"))
     voice = card(page, "voice_roundtrip_p95_ms")  # nobody spoke: no value, not zero
     expect(voice.locator(".mon-value")).to_have_text("No data")
     expect(voice.locator(".chart-empty")).to_have_text("Nothing to measure in this period")
