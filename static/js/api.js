@@ -39,6 +39,13 @@
     );
   }
 
+  /** What went wrong with an API answer, in words for the page. */
+  function problem(answer) {
+    if (answer.data && answer.data.message) return answer.data.message;
+    if (answer.status === 0) return "the connection was lost; check the network and try again";
+    return "the server answered HTTP " + answer.status;
+  }
+
   var RETRY_MS = [1000, 2000, 4000, 8000, 16000, 30000];
 
   /**
@@ -92,5 +99,11 @@
     connect();
   }
 
-  window.LineLeadApi = { parse: parse, request: request, csrfToken: csrfToken, listen: listen };
+  window.LineLeadApi = {
+    parse: parse,
+    request: request,
+    csrfToken: csrfToken,
+    problem: problem,
+    listen: listen,
+  };
 })();

@@ -8,6 +8,7 @@
   var root = document.getElementById("monitoring");
   if (!root) return;
   var request = window.LineLeadApi.request;
+  var problem = window.LineLeadApi.problem;
   var chart = window.LineLeadChart;
   var api = root.dataset.api;
   var RANGES = {
@@ -71,12 +72,6 @@
     message.textContent = text;
     message.classList.toggle("is-error", Boolean(isError));
     message.hidden = !text;
-  }
-
-  function problem(answer) {
-    if (answer.data && answer.data.message) return answer.data.message;
-    if (answer.status === 0) return "the connection was lost; check the network and try again";
-    return "the server answered HTTP " + answer.status;
   }
 
   function ago(iso) {

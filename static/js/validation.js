@@ -8,6 +8,7 @@
   var root = document.getElementById("validation");
   if (!root) return;
   var request = window.LineLeadApi.request;
+  var problem = window.LineLeadApi.problem;
   var api = root.dataset.api;
   var onReport = root.dataset.page === "report";
   var SVG = "http://www.w3.org/2000/svg";
@@ -36,12 +37,6 @@
     message.textContent = text;
     message.classList.toggle("is-error", Boolean(isError));
     message.hidden = !text;
-  }
-
-  function problem(answer) {
-    if (answer.data && answer.data.message) return answer.data.message;
-    if (answer.status === 0) return "the connection was lost; check the network and try again";
-    return "the server answered HTTP " + answer.status;
   }
 
   function make(name, className, text) {
