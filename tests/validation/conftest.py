@@ -37,3 +37,19 @@ def heard(context, settings, tmp_path_factory):
 
     with demo_vocabulary(settings, tmp_path_factory):
         yield context
+
+
+@pytest.fixture
+def small_suite(monkeypatch):
+    """The registry replaced by two small checks whose outcome is known."""
+    from tests.validation.test_api import use_small_suite
+
+    return use_small_suite(monkeypatch)
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """The run ids handed to the worker's task (the broker is not needed)."""
+    from tests.validation.test_api import capture_enqueued
+
+    return capture_enqueued(monkeypatch)

@@ -9,19 +9,9 @@ from django.test import Client
 
 from validation.models import Case, Run
 
-from .test_api import capture_enqueued, finished_run, use_small_suite
+from .test_api import finished_run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def small_suite(monkeypatch):
-    return use_small_suite(monkeypatch)
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    return capture_enqueued(monkeypatch)
 
 
 ADMIN = "/admin/validation"

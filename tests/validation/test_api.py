@@ -71,16 +71,6 @@ def capture_enqueued(monkeypatch) -> list[int]:
     return sent
 
 
-@pytest.fixture
-def small_suite(monkeypatch):
-    return use_small_suite(monkeypatch)
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    return capture_enqueued(monkeypatch)
-
-
 def finished_run(user, **fields) -> Run:
     """A run of the small suite, executed in this process through the real services."""
     run = Run.objects.create(trigger="cli", **fields)

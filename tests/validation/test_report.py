@@ -13,19 +13,9 @@ from validation.models import Run
 from validation.suite import Outcome
 from validation.suite import Test as Check  # not collected as a test class
 
-from .test_api import capture_enqueued, finished_run, use_small_suite
+from .test_api import finished_run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def small_suite(monkeypatch):
-    return use_small_suite(monkeypatch)
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    return capture_enqueued(monkeypatch)
 
 
 def signed_in(user) -> Client:
