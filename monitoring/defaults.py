@@ -26,3 +26,32 @@ PROBES = [
     ("what temperature should the walk-in cooler be", "what about the walk-in freezer", ["0°F"]),
     ("what does the E2 error on the shake machine mean", "and E5", ["BEATER OVERLOAD"]),
 ]
+
+
+def seed_rules(rule_model, metrics: set[str] | None = None) -> None:
+    """Create the rule of each metric in ``RULES`` (or only ``metrics``) that has none.
+
+    Takes the model class, so migrations can pass their historical model."""
+    for metric, direction, warning, critical, fire, resolve, description in RULES:
+        if metrics is not None and metric not in metrics:
+            continue
+        rule_model.objects.get_or_create(
+            metric=metric,
+            defaults={
+                "direction": direction,
+                "warning": warning,
+                "critical": critical,
+                "fire_after": fire,
+                "resolve_after": resolve,
+                "description": description,
+            },
+        )
+
+
+def seed_probes(probe_model) -> None:
+    """The demo manuals' probes, when there are no probes at all."""
+    if not probe_model.objects.exists():
+        for question, follow_up, facts in PROBES:
+            probe_model.objects.create(
+                question=question, follow_up=follow_up, follow_up_facts=facts
+            )

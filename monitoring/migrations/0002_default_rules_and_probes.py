@@ -2,27 +2,12 @@
 
 from django.db import migrations
 
-from monitoring.defaults import PROBES, RULES
+from monitoring.defaults import seed_probes, seed_rules
 
 
 def seed(apps, schema_editor):
-    AlertRule = apps.get_model("monitoring", "AlertRule")
-    Probe = apps.get_model("monitoring", "Probe")
-    for metric, direction, warning, critical, fire, resolve, description in RULES:
-        AlertRule.objects.get_or_create(
-            metric=metric,
-            defaults={
-                "direction": direction,
-                "warning": warning,
-                "critical": critical,
-                "fire_after": fire,
-                "resolve_after": resolve,
-                "description": description,
-            },
-        )
-    if not Probe.objects.exists():
-        for question, follow_up, facts in PROBES:
-            Probe.objects.create(question=question, follow_up=follow_up, follow_up_facts=facts)
+    seed_rules(apps.get_model("monitoring", "AlertRule"))
+    seed_probes(apps.get_model("monitoring", "Probe"))
 
 
 class Migration(migrations.Migration):

@@ -2,24 +2,11 @@
 
 from django.db import migrations
 
-from monitoring.defaults import RULES
+from monitoring.defaults import seed_rules
 
 
 def seed(apps, schema_editor):
-    AlertRule = apps.get_model("monitoring", "AlertRule")
-    for metric, direction, warning, critical, fire, resolve, description in RULES:
-        if metric == "validation_readiness":
-            AlertRule.objects.get_or_create(
-                metric=metric,
-                defaults={
-                    "direction": direction,
-                    "warning": warning,
-                    "critical": critical,
-                    "fire_after": fire,
-                    "resolve_after": resolve,
-                    "description": description,
-                },
-            )
+    seed_rules(apps.get_model("monitoring", "AlertRule"), {"validation_readiness"})
 
 
 class Migration(migrations.Migration):

@@ -198,24 +198,11 @@ def rules():
 def ensure_defaults() -> None:
     """Give every metric of ``defaults.RULES`` its rule, and seed the probes if there
     are none (what migration 0002 does; for a database emptied since)."""
-    from monitoring.defaults import PROBES, RULES
+    from monitoring.defaults import seed_probes, seed_rules
     from monitoring.models import Probe
 
-    for metric, direction, warning, critical, fire, resolve, description in RULES:
-        AlertRule.objects.get_or_create(
-            metric=metric,
-            defaults={
-                "direction": direction,
-                "warning": warning,
-                "critical": critical,
-                "fire_after": fire,
-                "resolve_after": resolve,
-                "description": description,
-            },
-        )
-    if not Probe.objects.exists():
-        for question, follow_up, facts in PROBES:
-            Probe.objects.create(question=question, follow_up=follow_up, follow_up_facts=facts)
+    seed_rules(AlertRule)
+    seed_probes(Probe)
 
 
 RULE_FIELDS = {
