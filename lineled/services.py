@@ -84,6 +84,20 @@ def ensure_demo_users() -> list[DemoUser]:
     return result
 
 
+def service_account(username: str, first_name: str, *, role: Role | None = None, active=True):
+    """An account the app itself asks as (monitoring probes, validation runs), made on
+    first use: it has no usable password, so nobody can sign in as it."""
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"first_name": first_name, "is_active": active}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        if role is not None:
+            set_role(user, role)
+    return user
+
+
 # --- API tokens -------------------------------------------------------------------
 
 

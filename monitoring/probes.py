@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 
 from asgiref.sync import async_to_sync
-from django.contrib.auth import get_user_model
 
 from chat import services as chat
 from chat.models import Message
 from knowledge.search import search
+from lineled.services import service_account
 from monitoring.metrics import PROBE_USERNAME, Reading
 from monitoring.models import Probe
 
@@ -31,13 +31,8 @@ _FACT = re.compile(
 
 
 def probe_user():
-    user, created = get_user_model().objects.get_or_create(
-        username=PROBE_USERNAME, defaults={"first_name": "Monitoring probe", "is_active": False}
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
+    """Inactive as well as password-less: the probes need no page or API access."""
+    return service_account(PROBE_USERNAME, "Monitoring probe", active=False)
 
 
 def probes() -> list[Probe]:

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -207,16 +206,9 @@ def validation_user():
     It is an active crew member, so it sees pages and page images as a crew member
     would, but it has no usable password: nobody can sign in as it.
     """
-    from lineled.services import set_role
+    from lineled.services import service_account
 
-    user, created = get_user_model().objects.get_or_create(
-        username=VALIDATION_USERNAME, defaults={"first_name": "Validation"}
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-        set_role(user, Role.CREW)
-    return user
+    return service_account(VALIDATION_USERNAME, "Validation", role=Role.CREW)
 
 
 # --- reading runs ----------------------------------------------------------------------
