@@ -68,3 +68,15 @@ def redis_url():
             "needs REDIS_URL (CI sets it; run: REDIS_URL=redis://127.0.0.1:6379/0 make test)"
         )
     return settings.REDIS_URL
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test gets its own channel layer: channels_redis binds its receive lock to
+    the event loop that first used it, and a receive left pending by an earlier test's
+    loop must not hold that lock for the next one."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
