@@ -84,6 +84,20 @@ def ensure_demo_users() -> list[DemoUser]:
     return result
 
 
+PROBE_USERNAME = "lineled-probe"
+VALIDATION_USERNAME = "lineled-validation"
+# The monitor's probes and in-process validation runs ask as these accounts. What they
+# ask is measured by their own figures: it is not the store's traffic, and the speech
+# vocabulary does not learn from it (a validation run that typed its golden questions
+# would otherwise teach the recogniser the very sentences it is about to hear).
+SYSTEM_USERS = (PROBE_USERNAME, VALIDATION_USERNAME)
+
+
+def by_people(queryset):
+    """``queryset`` (messages or voice turns) without what the app's own accounts asked."""
+    return queryset.exclude(conversation__user__username__in=SYSTEM_USERS)
+
+
 def service_account(username: str, first_name: str, *, role: Role | None = None, active=True):
     """An account the app itself asks as (monitoring probes, validation runs), made on
     first use: it has no usable password, so nobody can sign in as it."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from chat.models import Message
-from monitoring.metrics import SYSTEM_USERS
+from lineled.services import by_people
 
 SIMILAR = 0.5
 MAX_QUESTIONS = 3000
@@ -40,13 +40,14 @@ def _similar(a: frozenset, b: frozenset) -> bool:
 
 def declined_groups(since, limit: int) -> list[dict]:
     rows = (
-        Message.objects.filter(
-            role=Message.Role.ASSISTANT,
-            declined=True,
-            created_at__gte=since,
-            reply_to__isnull=False,
+        by_people(
+            Message.objects.filter(
+                role=Message.Role.ASSISTANT,
+                declined=True,
+                created_at__gte=since,
+                reply_to__isnull=False,
+            )
         )
-        .exclude(conversation__user__username__in=SYSTEM_USERS)
         .order_by("-created_at")
         .values_list("reply_to__text", "created_at")[:MAX_QUESTIONS]
     )

@@ -19,12 +19,9 @@ from django.db.models import Count, Q
 
 from chat.models import Citation, Feedback, Message
 from knowledge.models import Document, Page, SearchEvent
+from lineled.services import by_people
 from voice.models import VoiceTurn
 
-PROBE_USERNAME = "lineled-probe"
-# The monitor's probes and in-process validation runs ask as these accounts: what they
-# ask is measured by their own figures, not counted as the store's traffic.
-SYSTEM_USERS = (PROBE_USERNAME, "lineled-validation")
 LATENCY_ROWS = 10_000  # a p95 over the newest this many events is plenty
 CITATION_SAMPLE = 50
 
@@ -59,9 +56,11 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def _answers(start: datetime, end: datetime):
-    return Message.objects.filter(
-        role=Message.Role.ASSISTANT, created_at__gte=start, created_at__lte=end
-    ).exclude(conversation__user__username__in=SYSTEM_USERS)
+    return by_people(
+        Message.objects.filter(
+            role=Message.Role.ASSISTANT, created_at__gte=start, created_at__lte=end
+        )
+    )
 
 
 def _latencies(queryset, column: str) -> list[float]:
@@ -120,9 +119,7 @@ def answer_latency_p95_ms(start, end) -> Reading:
 
 
 def voice_roundtrip_p95_ms(start, end) -> Reading:
-    turns = VoiceTurn.objects.filter(created_at__gte=start, created_at__lte=end).exclude(
-        conversation__user__username__in=SYSTEM_USERS
-    )
+    turns = by_people(VoiceTurn.objects.filter(created_at__gte=start, created_at__lte=end))
     values = _latencies(turns, "first_audio_ms")
     return Reading(percentile(values, 95), len(values), {"p50": percentile(values, 50)})
 

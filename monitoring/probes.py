@@ -1,6 +1,6 @@
 """The monitor's own questions: asked through the real text and voice paths.
 
-Probes run as a user of their own (``metrics.PROBE_USERNAME``) so the traffic metrics
+Probes run as a user of their own (``lineled.services.PROBE_USERNAME``) so the traffic metrics
 leave them out, and their conversations are deleted once measured: what they found
 stays in the sample's details. The spoken probe is real speech: the question is
 synthesised by the server's text-to-speech engine and heard by its speech-to-text
@@ -16,8 +16,8 @@ from asgiref.sync import async_to_sync
 from chat import services as chat
 from chat.models import Message
 from knowledge.search import search
-from lineled.services import service_account
-from monitoring.metrics import PROBE_USERNAME, Reading
+from lineled.services import PROBE_USERNAME, service_account
+from monitoring.metrics import Reading
 from monitoring.models import Probe
 
 MAX_PROBES = 5

@@ -31,9 +31,8 @@ from chat.models import Message
 from knowledge.models import SearchEvent
 from lineled.middleware import REQUESTS
 from lineled.roles import Role, has_role
-from lineled.services import user_for_token
+from lineled.services import by_people, user_for_token
 from monitoring import services
-from monitoring.metrics import SYSTEM_USERS
 from monitoring.models import TaskRun
 from voice.models import VoiceTurn
 
@@ -98,9 +97,7 @@ class StoredEvents:
     """Counters and histograms of what the database recorded."""
 
     def collect(self):
-        answers = Message.objects.filter(role=Message.Role.ASSISTANT).exclude(
-            conversation__user__username__in=SYSTEM_USERS
-        )
+        answers = by_people(Message.objects.filter(role=Message.Role.ASSISTANT))
         yield _counter(
             "lineled_answers", "Answers, by status and modality.", answers, ["status", "modality"]
         )
@@ -125,7 +122,7 @@ class StoredEvents:
             "latency_ms",
             "backend",
         )
-        turns = VoiceTurn.objects.exclude(conversation__user__username__in=SYSTEM_USERS)
+        turns = by_people(VoiceTurn.objects.all())
         yield _counter("lineled_voice_turns", "Spoken questions, by status.", turns, ["status"])
         yield _histogram(
             "lineled_voice_first_audio_seconds",

@@ -29,7 +29,6 @@ from validation.suite.context import Context
 
 logger = logging.getLogger(__name__)
 
-VALIDATION_USERNAME = "lineled-validation"
 DEFAULT_CASES = Path(__file__).resolve().parent / "cases" / "demo.json"
 CASE_FIELDS = ("question", "history", "answerable", "facts", "document", "pages", "kind")
 
@@ -206,7 +205,7 @@ def validation_user():
     It is an active crew member, so it sees pages and page images as a crew member
     would, but it has no usable password: nobody can sign in as it.
     """
-    from lineled.services import service_account
+    from lineled.services import VALIDATION_USERNAME, service_account
 
     return service_account(VALIDATION_USERNAME, "Validation", role=Role.CREW)
 

@@ -12,8 +12,7 @@ from chat import services as chat
 from chat.models import Conversation, Message
 from knowledge.models import SearchEvent
 from lineled.middleware import REQUESTS
-from lineled.services import create_token
-from monitoring.metrics import PROBE_USERNAME
+from lineled.services import PROBE_USERNAME, create_token
 from monitoring.models import Alert, AlertRule, MetricSample, TaskRun
 from voice.models import VoiceTurn
 

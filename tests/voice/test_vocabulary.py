@@ -116,6 +116,20 @@ def test_questions_crews_typed_teach_the_recogniser_their_phrasing(tmp_path, ali
     assert errors < before and errors <= 1, (heard, before)
 
 
+@pytest.mark.django_db
+def test_what_validation_runs_and_probes_type_is_not_learnt(alice):
+    """A validation run types its golden questions before it speaks them: if the
+    vocabulary learnt them, its transcription test would measure nothing."""
+    from chat import services as chat
+    from lineled.services import SYSTEM_USERS, service_account
+
+    for username in SYSTEM_USERS:
+        account = service_account(username, "App")
+        chat.answer_now(chat.create_conversation(account), account, f"is {username} heard")
+    chat.answer_now(chat.create_conversation(alice), alice, "Is the crew heard?")
+    assert vocabulary.asked_questions() == ["is the crew heard"]
+
+
 def test_the_language_model_is_a_proper_distribution():
     sentences = ["how long do fries cook", "how long do nuggets cook", "where is the fryer"]
     vocab = sorted({w for s in sentences for w in s.split()} | {"walk", "in"})

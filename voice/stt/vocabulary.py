@@ -374,11 +374,13 @@ ASKED_WEIGHT = 3
 
 
 def asked_questions(limit: int = ASKED_QUESTIONS) -> list[str]:
-    """The store's recent typed questions, in spoken form, each once."""
+    """The store's recent typed questions, in spoken form, each once; never what the
+    app's own accounts asked (monitoring probes, validation runs)."""
     from chat.models import Message
+    from lineled.services import by_people
 
     typed = (
-        Message.objects.filter(role=Message.Role.USER, modality=Message.Modality.TEXT)
+        by_people(Message.objects.filter(role=Message.Role.USER, modality=Message.Modality.TEXT))
         .order_by("-created_at")
         .values_list("text", flat=True)[:limit]
     )
