@@ -41,7 +41,7 @@ run: $(VENV)/.installed-run
 	exec $(PY) manage.py serve
 
 test: $(VENV)/.installed-dev
-	@bin/ensure-system-packages chromium:chromium espeak-ng:espeak-ng sox:sox
+	@bin/ensure-system-packages chromium:chromium espeak-ng:espeak-ng sox:sox flite:flite
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev

@@ -2,18 +2,20 @@
 
 The demo manuals are ingested into the sandbox and the speech vocabulary is built from
 them. Every question of the development set (chat's, by default) is spoken by
-espeak-ng, in several voices and speeds, each voice/speed pair taking its turn across
-the set; each recording is asked once clean and once with kitchen-like noise (pink
-and brown noise for fans and fryers, a mains hum) mixed in at ``--snr`` dB over the
-speech. Each is asked through ``voice.services.ask_from_pcm``, the code path of the
+espeak-ng and by flite, in several voices and speeds, each voice/speed pair taking its
+turn across the set; each recording is asked once clean and once with kitchen-like
+noise (pink and brown noise for fans and fryers, a mains hum) mixed in at ``--snr`` dB
+over the speech. Each is asked through ``voice.services.ask_from_pcm``, the code path of the
 websocket, in a conversation of its own (a follow-up in its parent's spoken
 conversation). Figures:
 
-- word error rate of the transcripts, per condition and per voice, for the default
+- word error rate of the transcripts, per condition, voice and synthesizer, for the default
   engine through the whole path, and for every other engine configured here
   (transcription only);
 - fact recall of the spoken answers (the full answer text, as shown on screen) next to
-  the same questions typed into the text chat: what recognition errors cost;
+  the same questions typed into the text chat: what recognition errors cost, overall
+  and per synthesizer (the targets are judged on each synthesizer's speech as well:
+  espeak-ng's formant voices are much further from a person's voice than flite's);
 - decline accuracy, as in ``bench chat``;
 - timings from the end of speech: transcript, first answer words, first audio byte
   (p50/p95), and the real-time factor of recognition.
@@ -50,7 +52,9 @@ from voice import audio, services, stt, tts
 from voice.stt import vocabulary
 from voice.text import normalize, wer
 
-VOICES = ("en-us+klatt", "en-us+klatt4", "en-us+f3")
+# espeak-ng's formant voices, and three of flite's (statistical voices, nearer to a
+# person's speech); "flite:NAME" picks a flite voice, anything else is an espeak-ng voice.
+VOICES = ("en-us+klatt", "en-us+klatt4", "en-us+f3", "flite:slt", "flite:rms", "flite:awb")
 SPEEDS = (140, 175)
 TARGETS = {
     "wer_clean": 0.10,
@@ -63,7 +67,11 @@ TARGETS = {
 
 def add_arguments(parser):
     parser.add_argument("--questions", type=Path, default=QUESTIONS, help="question set JSON")
-    parser.add_argument("--voices", default=",".join(VOICES), help="espeak-ng voices, comma list")
+    parser.add_argument(
+        "--voices",
+        default=",".join(VOICES),
+        help="comma list of espeak-ng voices and flite voices (flite:NAME)",
+    )
     parser.add_argument(
         "--speeds", default=",".join(map(str, SPEEDS)), help="words per minute, comma list"
     )
@@ -91,12 +99,12 @@ def run(options: dict, log=None) -> dict:
 
 
 def _run(options: dict, log) -> dict:
-    _need("espeak-ng")
     _need("sox")
     questions = load_questions(options.get("questions") or QUESTIONS)
     if options.get("limit"):
         questions = _with_parents(questions, options["limit"])
-    voices = [v.strip() for v in (options.get("voices") or ",".join(VOICES)).split(",") if v]
+    asked = [v.strip() for v in (options.get("voices") or ",".join(VOICES)).split(",") if v]
+    voices, skipped = _available(asked)
     speeds = [int(s) for s in str(options.get("speeds") or "140,175").split(",") if s.strip()]
     snr = float(options.get("snr") if options.get("snr") is not None else 10.0)
     loaded = loader.load()
@@ -116,7 +124,8 @@ def _run(options: dict, log) -> dict:
         recording["noisy"] = _mix(recording["pcm"], recording["speech"], noise, snr)
 
     _warm_up(user, recordings[0]["pcm"], voice)
-    typed = quality(ask_all(questions, user))
+    typed_answers = ask_all(questions, user)
+    typed = quality(typed_answers)
     log(f"{len(recordings)} recordings; asking clean and noisy")
     runs, spoken = {}, {}
     for condition in ("clean", "noisy"):
@@ -136,6 +145,7 @@ def _run(options: dict, log) -> dict:
         "questions": len(questions),
         "recordings": len(recordings),
         "voices": voices,
+        "skipped_voices": skipped,
         "speeds": speeds,
         "snr_db": snr,
         "engines": {"stt": engine.name, "tts": voice.name if voice else None},
@@ -148,6 +158,7 @@ def _run(options: dict, log) -> dict:
             "typed_text": typed["fact_recall"],
             "spoken_clean": spoken["clean"]["fact_recall"],
             "spoken_noisy": spoken["noisy"]["fact_recall"],
+            "by_synthesizer": _recall_by_synthesizer(runs, typed_answers),
         },
         "decline_accuracy": {
             c: {k: spoken[c][k] for k in ("decline_accuracy", "false_decline_rate")}
@@ -157,6 +168,7 @@ def _run(options: dict, log) -> dict:
         "targets": TARGETS,
     }
     result["meets_targets"] = _meets(result, engine.name)
+    result["meets_targets_by_synthesizer"] = _meets_by_synthesizer(result, engine.name)
     result["misrecognised"] = [
         _short(a) for c in ("clean", "noisy") for a in runs[c] if a["errors"]
     ][:40]
@@ -168,11 +180,52 @@ def _run(options: dict, log) -> dict:
 # --- Recording ----------------------------------------------------------------------
 
 
-def _need(command: str) -> None:
+def _missing(command: str) -> str | None:
+    """Why ``command`` cannot run here, or None when it is installed."""
     from shutil import which
 
     if which(command) is None:
-        raise RuntimeError(f"bench voice needs {command}: sudo apt-get install {command}")
+        return f"{command} is not installed: sudo apt-get install {command}"
+    return None
+
+
+def _need(command: str) -> None:
+    if reason := _missing(command):
+        raise RuntimeError(f"bench voice: {reason}")
+
+
+def synthesizer(voice: str) -> str:
+    return "flite" if voice.startswith("flite:") else "espeak-ng"
+
+
+def _available(voices: list[str]) -> tuple[list[str], dict]:
+    """The voices whose synthesizer is installed, and why the others were left out."""
+    kept, skipped = [], {}
+    for voice in voices:
+        if reason := _missing(synthesizer(voice)):
+            skipped[voice] = reason
+        else:
+            kept.append(voice)
+    if not kept:
+        raise RuntimeError("bench voice has no voice to speak with: " + "; ".join(skipped.values()))
+    return kept, skipped
+
+
+def _speak(text: str, voice: str, speed: int, path: Path) -> None:
+    """``text`` spoken into the WAV file ``path`` at about ``speed`` words a minute."""
+    if synthesizer(voice) == "flite":
+        # flite speaks about 160 words a minute; duration_stretch scales its timing.
+        stretch = f"{160 / speed:.3f}"
+        command = ["flite", "-voice", voice.split(":", 1)[1], "--setf"]
+        command += [f"duration_stretch={stretch}", "-t", text, "-o", str(path)]
+        subprocess.run(command, check=True, capture_output=True)
+        return
+    subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), "--stdin"],
+        input=text.encode(),
+        check=True,
+        capture_output=True,
+    )
 
 
 def _with_parents(questions: list[dict], limit: int) -> list[dict]:
@@ -188,12 +241,7 @@ def _record(questions, voices, speeds, all_pairs, folder: Path) -> list[dict]:
         chosen = pairs if all_pairs else [pairs[i % len(pairs)]]
         for voice, speed in chosen:
             raw = folder / f"q{i}-{len(recordings)}.wav"
-            subprocess.run(
-                ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), "--stdin"],
-                input=entry["question"].encode(),
-                check=True,
-                capture_output=True,
-            )
+            _speak(entry["question"], voice, speed, raw)
             speech = _to_16k(raw)
             # Silence before (a microphone is open before anyone speaks) and after.
             pcm = audio.silence(400) + speech + audio.silence(1000)
@@ -360,10 +408,28 @@ def _wer_figures(answers, by_voice=False) -> dict:
         "sentences_exact": round(sum(1 for a in answers if not a["errors"]) / len(answers), 3),
     }
     if by_voice:
-        groups = {}
+        groups, synths = {}, {}
         for a in answers:
             groups.setdefault(f"{a['voice']}@{a['speed']}", []).append(a)
+            synths.setdefault(synthesizer(a["voice"]), []).append(a)
         figures["by_voice"] = {k: round(_summary_wer(v), 4) for k, v in sorted(groups.items())}
+        figures["by_synthesizer"] = {
+            k: round(_summary_wer(v), 4) for k, v in sorted(synths.items())
+        }
+    return figures
+
+
+def _recall_by_synthesizer(runs: dict, typed_answers: list[dict]) -> dict:
+    """Fact recall of each synthesizer's spoken questions next to the same questions typed."""
+    figures = {}
+    for name in sorted({synthesizer(a["voice"]) for a in runs["clean"]}):
+        spoken = {c: [a for a in runs[c] if synthesizer(a["voice"]) == name] for c in runs}
+        questions = {a["question"] for a in spoken["clean"]}
+        typed = [a for a in typed_answers if a["question"] in questions]
+        figures[name] = {
+            "typed_text": quality(typed)["fact_recall"],
+            **{f"spoken_{c}": quality(spoken[c])["fact_recall"] for c in spoken},
+        }
     return figures
 
 
@@ -390,15 +456,30 @@ def _meets(result: dict, engine: str) -> dict:
     timing = result["timings"]["clean"].get("first_audio_ms", {})
     noisy_timing = result["timings"]["noisy"].get("first_audio_ms", {})
     recall = result["fact_recall"]
-    typed = recall["typed_text"] or 0
     return {
-        "wer_clean": wer_figures["clean"]["wer"] <= TARGETS["wer_clean"],
-        "wer_noisy": wer_figures["noisy"]["wer"] <= TARGETS["wer_noisy"],
+        **_accuracy(wer_figures["clean"]["wer"], wer_figures["noisy"]["wer"], recall),
         "first_audio_p50_ms": max(timing.get("p50", 1e9), noisy_timing.get("p50", 1e9))
         <= TARGETS["first_audio_p50_ms"],
         "first_audio_p95_ms": max(timing.get("p95", 1e9), noisy_timing.get("p95", 1e9))
         <= TARGETS["first_audio_p95_ms"],
-        "spoken_as_correct_as_typed": (recall["spoken_clean"] or 0) - typed
+    }
+
+
+def _meets_by_synthesizer(result: dict, engine: str) -> dict:
+    """The recognition and correctness targets judged on each synthesizer's speech."""
+    clean, noisy = (result["wer"][engine][c]["by_synthesizer"] for c in ("clean", "noisy"))
+    return {
+        name: _accuracy(clean[name], noisy[name], recall)
+        for name, recall in result["fact_recall"]["by_synthesizer"].items()
+    }
+
+
+def _accuracy(wer_clean: float, wer_noisy: float, recall: dict) -> dict:
+    """The recognition targets and spoken-versus-typed recall, for one set of figures."""
+    return {
+        "wer_clean": wer_clean <= TARGETS["wer_clean"],
+        "wer_noisy": wer_noisy <= TARGETS["wer_noisy"],
+        "spoken_as_correct_as_typed": (recall["spoken_clean"] or 0) - (recall["typed_text"] or 0)
         >= TARGETS["spoken_as_correct_as_typed"],
     }
 
