@@ -163,7 +163,7 @@
 
   function showAlerts(alerts) {
     var kept = {};
-    alerts.forEach(function (alert) {
+    alerts.forEach(function (alert, index) {
       var item = alertList.querySelector('[data-id="' + alert.id + '"]');
       if (!item) item = alertTemplate.content.firstElementChild.cloneNode(true);
       var metric = metricInfo(alert.metric);
@@ -179,10 +179,13 @@
         node.textContent = " the " + metric.label + " alert";
       });
       item.querySelector('[data-action="acknowledge"]').hidden = Boolean(alert.acknowledged_at);
-      alertList.append(item); // in the API's order, newest first
+      // In the API's order, newest first. An item already in its place is not moved:
+      // moving a node takes the keyboard focus off the button inside it.
+      var place = alertList.children[index] || null;
+      if (place !== item) alertList.insertBefore(item, place);
       kept[alert.id] = true;
     });
-    Array.prototype.forEach.call(alertList.children, function (item) {
+    Array.from(alertList.children).forEach(function (item) {
       if (!kept[item.dataset.id]) item.remove();
     });
     alertsEmpty.hidden = alerts.length > 0;
