@@ -374,7 +374,7 @@ ALL = [
         "validation_readiness",
         "Validation readiness",
         "level",
-        "The newest full validation run: 2 READY, 1 CONDITIONAL, 0 NOT READY.",
+        "Verdict of the newest full validation run: Ready, Conditional or Not ready.",
         "operational",
     ),
     Metric(

@@ -77,6 +77,8 @@ class LatestValues:
         for metric in services.latest():
             if metric["value"] is not None:
                 doc = f"{metric['label']} ({metric['unit']}): {metric['description']}"
+                if metric["unit"] == "level":  # the charts name the levels; a scrape has numbers
+                    doc += " 2 is Ready, 1 Conditional, 0 Not ready."
                 yield GaugeMetricFamily(f"lineled_{metric['name']}", doc, value=metric["value"])
         status = services.overall_status()
         alerts = GaugeMetricFamily(

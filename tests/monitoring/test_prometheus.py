@@ -239,3 +239,14 @@ async def test_requests_answered_under_asgi_are_counted_too():
     response = await AsyncClient().get("/healthz")
     assert response.status_code == 200
     assert REQUESTS.get_sample_value("lineled_http_requests_total", labels) == before + 1
+
+
+def test_the_readiness_gauge_says_what_its_numbers_mean():
+    MetricSample.objects.create(name="validation_readiness", value=1, count=1)
+
+    response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    families = {f.name: f for f in text_string_to_metric_families(response.content.decode())}
+
+    readiness = families["lineled_validation_readiness"]
+    assert readiness.samples[0].value == 1
+    assert "2 is Ready, 1 Conditional, 0 Not ready" in readiness.documentation
