@@ -9,11 +9,16 @@ never touches the store's own documents and always starts from the same state.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 
 from django.conf import settings
 from django.test.utils import override_settings, setup_databases, teardown_databases
@@ -64,6 +69,13 @@ BENCHMARKS = {
             "voice.benchmarks.voice:add_arguments",
         ),
         Benchmark(
+            "validation",
+            "the full validation suite in process on the demo manuals, with a worker: "
+            "its duration, score and verdict (targets: 60 s, READY at 95)",
+            "validation.benchmarks.validation:run",
+            "validation.benchmarks.validation:add_arguments",
+        ),
+        Benchmark(
             "monitoring",
             "one metric-sampling pass on a database with 100,000 chat messages (target <= 1 s)",
             "monitoring.benchmarks.monitoring:run",
@@ -100,3 +112,83 @@ def sandbox(label: str = "bench"):
             test.pop("NAME", None)
         else:
             test["NAME"] = saved_name
+
+
+def database_url() -> str:
+    """A DATABASE_URL naming the database this process uses now (a sandbox's, say), so a
+    child process can share it."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def wait_for_line(log: Path, text: str, *, timeout: float, process: subprocess.Popen) -> None:
+    """Wait until ``process`` writes ``text`` to ``log``; fail with the log if it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        written = log.read_text(errors="replace") if log.exists() else ""
+        if text in written:
+            return
+        if process.poll() is not None:
+            raise RuntimeError(f"exited with {process.returncode} before {text!r}:\n{written}")
+        time.sleep(0.1)
+    raise TimeoutError(f"{text!r} not written within {timeout:g} s:\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def private_queue(queue: str):
+    """Tasks sent meanwhile go to ``queue``, never to the store's own worker; what is
+    left on it is dropped at the end."""
+    from lineled.celery import app
+
+    saved = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        yield
+    finally:
+        app.conf.task_default_queue = saved
+        purge(queue)
+
+
+def purge(queue: str) -> None:
+    """Drop the tasks waiting on ``queue``."""
+    from lineled.celery import app
+
+    with contextlib.suppress(Exception), app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(queue)
+
+
+@contextlib.contextmanager
+def worker(var: Path, queue: str, *, timeout: float = 90):
+    """A Celery worker for the sandbox: it reads and writes the sandbox database, keeps
+    its files (speech vocabulary, media) in ``var`` instead of the store's, and takes
+    only ``queue``'s tasks from the store's broker. Yields once it is ready."""
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "DATABASE_URL": database_url(),
+        "LINELED_VAR_DIR": str(var),
+        "LINELED_QUEUE_DIR": str(settings.CELERY_QUEUE_DIR),
+    }
+    argv = [sys.executable, "-m", "celery", "-A", "lineled", "worker", "-Q", queue]
+    argv += ["--pool", "solo", "-n", f"{queue}@%h", "-l", "INFO"]
+    argv += ["--without-mingle", "--without-gossip"]
+    log = var / "worker.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_for_line(log, " ready.", timeout=timeout, process=process)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

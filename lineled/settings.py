@@ -164,7 +164,8 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
     raise ImproperlyConfigured("REDIS_URL must be a redis://, rediss:// or unix:// URL")
 
-CELERY_QUEUE_DIR = VAR_DIR / "celery"
+# The embedded broker's folders (another var folder may share one store's broker).
+CELERY_QUEUE_DIR = Path(env_str("LINELED_QUEUE_DIR", str(VAR_DIR / "celery"))).resolve()
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

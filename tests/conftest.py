@@ -1,12 +1,10 @@
-import contextlib
 import uuid
 
 import pytest
 from django.conf import settings
-from kombu import Connection
 
 from lineled import services
-from lineled.celery import app as celery_app
+from lineled.bench import private_queue
 from lineled.roles import Role
 
 
@@ -23,15 +21,8 @@ def _test_task_queue():
     """Tasks the tests enqueue go to a queue of their own, purged at the end,
     so a developer's running worker never picks them up."""
     queue = f"lineled-test-{uuid.uuid4().hex[:8]}"
-    celery_app.conf.task_default_queue = queue
-    yield queue
-    with (
-        Connection(
-            settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
-        ) as conn,
-        contextlib.suppress(Exception),
-    ):  # nothing was ever sent to it
-        conn.default_channel.queue_purge(queue)
+    with private_queue(queue):
+        yield queue
 
 
 def _member(django_user_model, username: str, role: Role | None, first_name: str):

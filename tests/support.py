@@ -12,7 +12,8 @@ import urllib.request
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+
+from lineled.bench import database_url, wait_for_line
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_KEYS_TO_DROP = ("DATABASE_URL", "REDIS_URL", "LINELED_ENV", "SECRET_KEY", "ALLOWED_HOSTS")
@@ -26,11 +27,7 @@ def free_port() -> int:
 
 def test_database_url() -> str:
     """A DATABASE_URL that points a child process at the test database."""
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return database_url()
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -150,18 +147,5 @@ def celery_worker(tmp_path: Path, queue: str, **env: str):
         # Tests time what the worker does, not how long Python takes to start it: on a
         # loaded machine booting Django and Celery alone can take longer than a check's
         # own deadline.
-        wait_for_log(log, " ready.", timeout=90, process=process)
+        wait_for_line(log, " ready.", timeout=90, process=process)
         yield process
-
-
-def wait_for_log(log: Path, text: str, *, timeout: float, process: subprocess.Popen) -> None:
-    """Wait until ``process`` writes ``text`` to ``log``; fail with the log if it exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        written = log.read_text(errors="replace") if log.exists() else ""
-        if text in written:
-            return
-        if process.poll() is not None:
-            raise RuntimeError(f"exited with {process.returncode} before {text!r}:\n{written}")
-        time.sleep(0.1)
-    raise TimeoutError(f"{text!r} not written within {timeout} s:\n{log.read_text()}")
