@@ -459,11 +459,11 @@ def test_questions_find_the_food_code_section_that_answers_them(food_code, quest
     assert any(f" {section} " in title for title in titles), titles
 
 
-def test_food_code_search_is_fast_enough(food_code):
+def test_search_latency_is_reported_as_percentiles_of_every_search(food_code):
+    # How fast is for `bench retrieval`; this checks what the figures are made of.
     timing = latency(["how hot for chicken", "can a dog come in the kitchen"], repeat=3)
     assert timing["count"] == 6
     assert 0 < timing["p50_ms"] <= timing["p95_ms"] <= timing["max_ms"]
-    assert timing["p95_ms"] < 250  # generous: CI machines vary; see bench for real figures
 
 
 # --- The management command ------------------------------------------------------------
