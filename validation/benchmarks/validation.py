@@ -7,7 +7,7 @@ speech vocabulary built from them, the golden cases seeded, a Celery worker answ
 monitoring sample taken, as beat takes every minute. Then the suite runs in this
 process, as ``manage.py validate`` runs it. Only the run is timed.
 
-Targets (issue 7): the full run in 60 s or less, and READY with a score of 95 or more.
+Targets: the full run in 60 s or less, and READY with a score of 95 or more.
 """
 
 from __future__ import annotations
