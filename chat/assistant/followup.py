@@ -46,7 +46,9 @@ def standalone(question: str, history: list[Turn]) -> str:
     pronoun = _PRONOUN.search(rest)
     short = len(tokens(question)) <= 3
     old = _subject_span(previous)
-    few = len(subject) <= MAX_ELLIPTICAL_TERMS
+    # Words that frame a question ("temperature", "hold", "long") are not its subject: a
+    # follow-up like "what temperature should it reach?" names nothing of its own.
+    few = len([w for w in subject if not _is_cue_word(w)]) <= MAX_ELLIPTICAL_TERMS
     if subject and few and not pronoun and (cued or short) and not _asks_something(rest):
         new = _ARTICLE.sub("", clean)  # "and ground beef?": the same question, new subject
         if old:
@@ -77,7 +79,8 @@ def _subject_span(text: str) -> tuple[int, int] | None:
     spans = [
         (m.start(), m.end())
         for m in re.finditer(r"[^\W_]+(?:[-'][^\W_]+)*", text)
-        if is_content(m.group().lower()) and not _is_cue_word(m.group().lower())
+        # "walk-in" is a subject word; "What's" (what + s) is not.
+        if any(is_content(t) for t in tokens(m.group())) and not _is_cue_word(m.group().lower())
     ]
     if not spans:
         return None

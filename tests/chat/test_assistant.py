@@ -120,6 +120,24 @@ def test_a_pronoun_follow_up_names_what_it_stands_for(alice, manuals):
     assert "7 minutes" in answer.text
 
 
+def test_a_follow_up_after_a_contraction_replaces_the_subject_not_the_question_word(alice, manuals):
+    conversation = services.create_conversation(alice)
+    ask(alice, "What's the cook time for a Harbor Quarter patty?", conversation)
+    answer, _ = ask(alice, "what internal temperature should it reach?", conversation)
+    assert answer.search_query.startswith("what internal temperature should Harbor Quarter patty")
+    assert "155°F" in answer.text and not answer.declined
+
+
+def test_a_misheard_spoken_follow_up_still_finds_its_subject(alice, manuals):
+    # What the recognizer made of "What internal temperature should it reach?": the
+    # question's frame words and a stray one, but still "its" and nothing of its own.
+    conversation = services.create_conversation(alice)
+    ask(alice, "What's the cook time for a Harbor Quarter patty?", conversation)
+    answer, _ = ask(alice, "what's internal temperature short its reach", conversation)
+    assert "Harbor Quarter patty" in answer.search_query
+    assert "155°F" in answer.text and not answer.declined
+
+
 def test_an_emergency_puts_the_safety_step_first(alice, manuals):
     answer, _ = ask(alice, "grease fire in the fryer, what do i do")
     assert answer.topic == "emergencies"
