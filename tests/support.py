@@ -112,6 +112,10 @@ def web_server(tmp_path: Path, **env: str):
         "websockets-sansio",
         "--lifespan",
         "off",
+        # As `serve` does: a connection left open does not hold the server's exit for
+        # the 15 s `stop` waits before it kills.
+        "--timeout-graceful-shutdown",
+        "5",
     ]
     with running(argv, child_env(**env), tmp_path / "web.log") as process:
         base = f"http://127.0.0.1:{port}"
