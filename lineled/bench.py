@@ -186,9 +186,15 @@ def worker(var: Path, queue: str, *, timeout: float = 90):
             wait_for_line(log, " ready.", timeout=timeout, process=process)
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
+
+
+def stop(process: subprocess.Popen, timeout: float = 15) -> None:
+    """Ask ``process`` to exit; kill it if it has not within ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

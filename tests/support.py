@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from lineled.bench import database_url, wait_for_line
+from lineled.bench import database_url, stop, wait_for_line
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_KEYS_TO_DROP = ("DATABASE_URL", "REDIS_URL", "LINELED_ENV", "SECRET_KEY", "ALLOWED_HOSTS")
@@ -23,11 +23,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def test_database_url() -> str:
-    """A DATABASE_URL that points a child process at the test database."""
-    return database_url()
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -41,7 +36,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def child_env(**extra: str) -> dict[str, str]:
     """Environment for a child that must share this test run's database, broker and key."""
     env = clean_env(
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=database_url(),  # the test database
         SECRET_KEY=settings.SECRET_KEY,
         LINELED_VAR_DIR=str(settings.VAR_DIR),
     )
@@ -72,16 +67,6 @@ def wait_for_http(url: str, *, timeout: float, process: subprocess.Popen | None 
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout}s")
-
-
-def stop(process: subprocess.Popen, timeout: float = 15) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from knowledge.benchmarks import corpus
 from knowledge.demo.loader import MANUALS
+from lineled.bench import database_url
 from tests import support
 
 SECTIONS = corpus.SHARED_CORPUS / "fda-food-code-2022"
@@ -24,7 +25,7 @@ needs_corpus = pytest.mark.skipif(
 def bench(tmp_path: Path, *args: str):
     env = support.clean_env(SECRET_KEY=settings.SECRET_KEY, LINELED_VAR_DIR=str(tmp_path / "var"))
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = support.test_database_url()
+        env["DATABASE_URL"] = database_url()
     return support.run_python(["manage.py", "bench", *args], env, timeout=300)
 
 

@@ -25,7 +25,7 @@ from knowledge.demo import loader
 from knowledge.search import schema
 from lineled.bench import private_queue, purge, worker
 from monitoring import services as monitoring
-from validation import services
+from validation import report, services
 from validation.models import Run
 from validation.suite import CATEGORIES
 from voice import stt
@@ -80,16 +80,16 @@ def _run(var: Path, category: str, with_worker: bool, log) -> dict:
 
 def _figures(run: Run, manuals: int, cases: int, prepared_s: float, with_worker: bool) -> dict:
     results = list(run.results.all())
-    categories = {}
-    for name in CATEGORIES:
-        mine = [r for r in results if r.category == name]
-        if mine:
-            categories[name] = {
-                "score": round(sum(r.score for r in mine) / len(mine), 1),
-                "passed": sum(r.passed for r in mine),
-                "tests": len(mine),
-                "seconds": round(sum(r.duration_ms for r in mine) / 1000, 2),
-            }
+    categories = {
+        section.category: {
+            "score": round(section.score, 1),
+            "passed": section.passed,
+            "tests": len(section.results),
+            "seconds": round(sum(r.duration_ms for r in section.results) / 1000, 2),
+        }
+        for section in report.sections(run, results)
+        if section.results
+    }
     full = not run.category
     return {
         "manuals": manuals,
