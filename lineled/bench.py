@@ -162,6 +162,14 @@ def purge(queue: str) -> None:
         connection.default_channel.queue_purge(queue)
 
 
+def worker_argv(queue: str, name: str = "") -> list[str]:
+    """A one-process Celery worker taking only ``queue``'s tasks, logging at INFO (its
+    " ready." line says it is listening); named ``name`` (default: the queue)."""
+    argv = [sys.executable, "-m", "celery", "-A", "lineled", "worker", "-Q", queue]
+    argv += ["--pool", "solo", "-n", f"{name or queue}@%h", "-l", "INFO"]
+    return argv + ["--without-mingle", "--without-gossip"]
+
+
 @contextlib.contextmanager
 def worker(var: Path, queue: str, *, timeout: float = 90):
     """A Celery worker for the sandbox: it reads and writes the sandbox database, keeps
@@ -174,13 +182,10 @@ def worker(var: Path, queue: str, *, timeout: float = 90):
         "LINELED_VAR_DIR": str(var),
         "LINELED_QUEUE_DIR": str(settings.CELERY_QUEUE_DIR),
     }
-    argv = [sys.executable, "-m", "celery", "-A", "lineled", "worker", "-Q", queue]
-    argv += ["--pool", "solo", "-n", f"{queue}@%h", "-l", "INFO"]
-    argv += ["--without-mingle", "--without-gossip"]
     log = var / "worker.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            argv, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+            worker_argv(queue), cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
         )
         try:
             wait_for_line(log, " ready.", timeout=timeout, process=process)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from lineled.bench import database_url, stop, wait_for_line
+from lineled.bench import database_url, stop, wait_for_line, worker_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_KEYS_TO_DROP = ("DATABASE_URL", "REDIS_URL", "LINELED_ENV", "SECRET_KEY", "ALLOWED_HOSTS")
@@ -113,26 +113,8 @@ def web_server(tmp_path: Path, **env: str):
 
 @contextlib.contextmanager
 def celery_worker(tmp_path: Path, queue: str, **env: str):
-    argv = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "lineled",
-        "worker",
-        "-Q",
-        queue,
-        "--pool",
-        "solo",
-        "-n",
-        f"test-{queue}@%h",
-        "-l",
-        "INFO",
-        "--without-mingle",
-        "--without-gossip",
-    ]
     log = tmp_path / "worker.log"
-    with running(argv, child_env(**env), log) as process:
+    with running(worker_argv(queue, f"test-{queue}"), child_env(**env), log) as process:
         # Tests time what the worker does, not how long Python takes to start it: on a
         # loaded machine booting Django and Celery alone can take longer than a check's
         # own deadline.
