@@ -53,6 +53,18 @@ class Document(models.Model):
         default=0,
         help_text="The ingestion rules it was last ingested with (services.INGEST_VERSION).",
     )
+    vectors_done = models.PositiveIntegerField(
+        default=0, help_text="Chunks whose embeddings are stored (knowledge.vectors)."
+    )
+    vectors_version = models.PositiveSmallIntegerField(
+        default=0, help_text="The embedding model and units they were made with; 0: none yet."
+    )
+    warnings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What ingestion found suspicious, e.g. text written to an AI assistant "
+        "(never quoted in answers): a list of {kind, text, page}.",
+    )
 
     objects = DocumentQuerySet.as_manager()
 
@@ -115,6 +127,10 @@ class Chunk(models.Model):
     last_page = models.PositiveIntegerField(default=1)
     # {"<page number>": [[x0, y0, x1, y1], ...]} as fractions of the page, origin top left.
     boxes = models.JSONField(default=dict, blank=True)
+    # Embeddings (knowledge.vectors): float16 rows of the embedding model's width, one for
+    # the whole chunk and one per answer unit of its text (knowledge.reading.units).
+    vector = models.BinaryField(null=True, blank=True, editable=False)
+    unit_vectors = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["document", "order"]

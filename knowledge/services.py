@@ -112,6 +112,7 @@ def ingest(document_id: int) -> Document:
         citations.clear_cache(document_id)
         schema.analyze(connections[Document.objects.db])  # PostgreSQL only
         ragie.schedule_upload(document_id)  # no-op without RAGIE_API_KEY
+        _schedule_embedding(document_id)
     except Exception as exc:
         for name in written:
             default_storage.delete(name)
@@ -125,6 +126,17 @@ def ingest(document_id: int) -> Document:
     if document.status == Document.Status.READY:
         knowledge_changed.send(sender=Document, document_id=document_id)
     return document
+
+
+def _schedule_embedding(document_id: int) -> None:
+    """The chunks' embeddings follow in a task of their own: search works meanwhile, by
+    words only. A broker that cannot take the task leaves it to the periodic sweep."""
+    from knowledge import tasks
+
+    try:
+        tasks.embed_document.delay_on_commit(document_id)
+    except Exception:
+        logger.warning("could not queue the embeddings of document %s", document_id, exc_info=True)
 
 
 def _parse(document: Document, written: list[str]):

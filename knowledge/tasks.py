@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from knowledge import ragie, services
+from knowledge import ragie, services, vectors
 from knowledge.models import Document, SearchEvent
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,24 @@ RAGIE_MAX_DELAY = 300
 def ingest_document(document_id: int) -> dict:
     document = services.ingest(document_id)
     return {"id": document.pk, "status": document.status, "chunks": document.chunk_count}
+
+
+@shared_task(name="knowledge.embed_document")
+def embed_document(document_id: int) -> dict:
+    """Store a READY document's embeddings (after its ingestion; progress in vectors_done)."""
+    document = vectors.embed_document(document_id)
+    if document is None:
+        return {"id": document_id, "embedded": False}
+    return {"id": document_id, "embedded": vectors.is_current(document)}
+
+
+@shared_task(name="knowledge.embed_outdated")
+def embed_outdated() -> dict:
+    """Embed what an interrupted worker or a new embedding model left without vectors."""
+    pending = vectors.outdated()
+    for document_id in pending:
+        embed_document.delay(document_id)
+    return {"queued": pending}
 
 
 @shared_task(name="knowledge.ragie_upload_document", bind=True, max_retries=RAGIE_MAX_CHECKS)

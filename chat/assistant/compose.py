@@ -22,10 +22,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from knowledge.reading import Block, Sentence, read
+from knowledge.words import stem, stems
+
 from .question import Question, figure_strength, has_figure
-from .reading import Block, Sentence, read
 from .vocabulary import Vocabulary
-from .words import stem, stems
 
 RELEVANCE = 0.6  # share of a question's weight one sentence and its heading must name
 SECTION_SPREAD = 0.85  # sections covering this share of the best one's coverage are read

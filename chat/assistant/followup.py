@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
+from knowledge.words import is_content, tokens
+
 from .events import Turn
-from .words import is_content, tokens
 
 _CUE = re.compile(
     r"^\s*(?:and|also|plus|or|but|so)\b[\s,]*(?:what about|how about)?\s*"

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 from knowledge.search.query import STOPWORDS, parse
 from knowledge.thesaurus import REPHRASE
-
-from .words import is_weak, stem, tokens
+from knowledge.words import is_weak, stem, tokens
 
 # Figures a sentence can hold, by the kind of question that wants them.
 FIGURES = {

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Max
 
 from knowledge.models import Chunk, Document
-
-from .words import stems
+from knowledge.words import stems
 
 _lock = threading.Lock()
 _cached: Vocabulary | None = None

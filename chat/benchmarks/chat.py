@@ -1,35 +1,38 @@
 """Answer quality and speed, through chat.services as the crew would ask.
 
-The demo manuals are ingested into the sandbox (``--corpus`` adds the Food Code
-sections of ../shared/corpus, to answer over a bigger library), then every question of
-the set is asked in a real conversation; a follow-up is asked in its parent's
-conversation right after it. Figures:
+The store is made in the sandbox: the demo manuals (unless ``--no-demo``) and whatever
+``--corpus`` names (files or folders; alone, ../shared/corpus, the Food Code sections),
+embeddings included. Then every question of the set (``--questions``, either format
+``chat.judging`` reads) is asked in a real conversation: a follow-up after its
+``history`` turns, or in its parent's (``after``) conversation right after it. Answers
+are judged by ``chat.judging``, as validation's text tests judge them. Figures, overall
+and per kind of question:
 
 - latency: the answer's total time and time to first token as chat.services records
   them (from the question stored to the answer finished / its first text), p50 and p95;
   also the whole turn as the caller waits for it (``turn_ms``).
-- fact recall: the share of the required facts found in the answers (whitespace, case,
-  degree signs and citation markers aside), over the questions the manuals answer.
+- fact recall: the share of the required facts the answers state, over the answerable
+  questions; ``correct``: the share of answerable questions with every fact and a
+  citation of where the answer is; ``cited``: the share citing that place.
 - decline accuracy: the share of off-topic questions answered with the decline; the
   false-decline rate: the share of answerable questions declined.
-- follow-up accuracy: the share of follow-ups answered with all their facts (a
-  follow-up naming no parent with "after" is asked in a conversation of its own).
+- follow-up accuracy: the share of follow-ups answered with all their facts.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 import statistics
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from chat import services
+from chat import judging, services
 from chat.assistant import DECLINE, providers
+from chat.judging import missing_facts  # noqa: F401  (voice's benchmark judges with it)
 from chat.models import Message
 from knowledge.benchmarks import corpus
 from knowledge.demo import loader
@@ -40,19 +43,31 @@ TARGETS = {
     "total_p95_ms": 150.0,
     "first_token_p95_ms": 50.0,
     "fact_recall": 0.85,
+    "section_cited": 0.90,
     "decline_accuracy": 0.95,
     "false_decline_rate": 0.05,
+    "follow_up_accuracy": 0.80,
 }
 WARMUP = "how long do fries cook?"
-_MARKER = re.compile(r"\s*\[\d{1,3}\]")
 
 
 def add_arguments(parser):
-    parser.add_argument("--questions", type=Path, default=QUESTIONS, help="question set JSON")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        default=QUESTIONS,
+        help="question set JSON (this project's format or shared/eval's)",
+    )
     parser.add_argument(
         "--corpus",
-        action="store_true",
-        help="also ingest ../shared/corpus (the Food Code sections) before asking",
+        nargs="*",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="files or folders to ingest as well (given alone: ../shared/corpus)",
+    )
+    parser.add_argument(
+        "--no-demo", action="store_true", help="leave the demo manuals out of the store"
     )
     parser.add_argument(
         "--repeat", type=int, default=1, help="times to ask the whole set (latency samples)"
@@ -65,49 +80,56 @@ def add_arguments(parser):
 def run(options: dict, log=None) -> dict:
     log = log or (lambda message: None)
     questions = load_questions(options.get("questions") or QUESTIONS)
-    loaded = loader.load()
-    if options.get("corpus"):
-        loaded += corpus.ingest(corpus.files(corpus.SHARED_CORPUS))
+    roots = _corpus_roots(options.get("corpus"))
+    loaded = [] if options.get("no_demo") else [(item.document, 0.0) for item in loader.load()]
+    for root in roots:
+        log(f"ingesting {root}")
+        loaded += corpus.ingest(corpus.files(root))
+    if not loaded:
+        raise ValueError("nothing to answer from: --no-demo and no --corpus")
     schema.analyze(connection)
+    sections = judging.SectionPages.find(roots)
     log(f"{len(loaded)} documents ingested; asking {len(questions)} questions")
     user = get_user_model().objects.create_user("bench-crew", password=None)
     services.answer_now(services.create_conversation(user), user, WARMUP)  # not timed
     samples, answers = [], []
     for _ in range(max(1, options.get("repeat") or 1)):
-        answers = ask_all(questions, user)
+        answers = ask_all(questions, user, sections)
         samples += answers
     result = {
         "model": providers.model_name(),
         "database": connection.vendor,
         "documents": len(loaded),
+        "failed_documents": [d.filename for d, _ in loaded if d.status != "ready"],
         "questions": len(questions),
+        "question_set": str(options.get("questions") or QUESTIONS),
         "latency": latency(samples),
         **quality(answers),
+        "by_kind": by_kind(answers),
         "targets": TARGETS,
     }
     result["meets_targets"] = meets(result)
-    result["misses"] = [_short(a) for a in answers if a["missing"] or a["wrong_decline"]]
+    result["misses"] = [_short(a) for a in answers if _missed(a)]
     if options.get("show"):
         result["answers"] = [_short(a) for a in answers]
     return result
 
 
+def _corpus_roots(corpus_option) -> list[Path]:
+    if corpus_option is None:
+        return []
+    return list(corpus_option) or [corpus.SHARED_CORPUS]
+
+
 def load_questions(path: Path) -> list[dict]:
-    try:
-        entries = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read question set {path}: {exc}") from exc
-    ids = {e.get("id") for e in entries if isinstance(e, dict)}
-    for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("question"), str):
-            raise ValueError(f"{path}: every entry needs a 'question'")
-        if entry.get("after") is not None and entry["after"] not in ids:
-            raise ValueError(f"{path}: follow-up {entry.get('id')!r} names no earlier question")
-    return entries
+    """The question set as dicts of ``judging.Case`` fields."""
+    return [asdict(case) for case in judging.read_cases(path)]
 
 
-def ask_all(questions: list[dict], user) -> list[dict]:
-    """Ask every question; a follow-up in its parent's conversation."""
+def ask_all(questions: list[dict], user, sections: judging.SectionPages | None = None):
+    """Ask every question; a follow-up after its history, or in its parent's
+    conversation."""
+    sections = sections or judging.SectionPages()
     conversations = {}
     answers = []
     for entry in questions:
@@ -116,12 +138,14 @@ def ask_all(questions: list[dict], user) -> list[dict]:
             conversation = conversations[parent]
         else:
             conversation = services.create_conversation(user)
+            for earlier in entry.get("history") or []:
+                services.answer_now(conversation, user, earlier)
         conversations[entry.get("id")] = conversation
-        answers.append(ask(conversation, user, entry))
+        answers.append(ask(conversation, user, entry, sections))
     return answers
 
 
-def ask(conversation, user, entry: dict) -> dict:
+def ask(conversation, user, entry: dict, sections: judging.SectionPages) -> dict:
     started = time.perf_counter()
     events = services.answer_now(conversation, user, entry["question"])
     turn_ms = (time.perf_counter() - started) * 1000
@@ -129,9 +153,13 @@ def ask(conversation, user, entry: dict) -> dict:
     message = Message.objects.get(pk=done.get("message") or done.get("message_id"))
     text = "".join(e["text"] for e in events if e["type"] == "token").strip()
     facts = entry.get("facts") or []
-    missing = missing_facts(text, facts)
     declined = message.declined or text == DECLINE
-    off_topic = entry.get("kind") == "off-topic"
+    answerable = entry.get("answerable", entry.get("kind") != "off-topic")
+    case = judging.case_from(entry)
+    cited = [
+        judging.Cited(c.filename, tuple(c.pages), c.heading)
+        for c in message.citations.order_by("rank")
+    ]
     return {
         "id": entry.get("id"),
         "kind": entry.get("kind"),
@@ -139,26 +167,17 @@ def ask(conversation, user, entry: dict) -> dict:
         "searched": message.search_query,
         "text": text,
         "failed": message.status != Message.Status.DONE,
+        "answerable": answerable,
         "declined": declined,
-        "wrong_decline": declined != off_topic,
+        "wrong_decline": declined == answerable,
         "facts": len(facts),
-        "missing": missing,
+        "missing": judging.missing_facts(text, facts) if not declined else list(facts),
+        "cited": judging.cites_expected(case, cited, sections) if answerable else None,
+        "citations": [f"{c.filename} p.{','.join(map(str, c.pages))}" for c in cited],
         "total_ms": message.total_ms,
         "first_token_ms": message.first_token_ms,
         "turn_ms": round(turn_ms, 2),
     }
-
-
-def missing_facts(answer: str, facts: list[str]) -> list[str]:
-    """The required facts that ``answer`` does not state (citation markers aside)."""
-    said = normalize(_MARKER.sub("", answer))
-    return [f for f in facts if normalize(f) not in said]
-
-
-def normalize(text: str) -> str:
-    """Lower case, one kind of degree sign, single spaces."""
-    text = text.replace("º", "°").replace("˚", "°").replace("℉", "°f").lower()
-    return " ".join(text.split())
 
 
 def latency(answers: list[dict]) -> dict:
@@ -174,21 +193,24 @@ def latency(answers: list[dict]) -> dict:
     return figures
 
 
+def _answerable(answer: dict) -> bool:
+    return answer.get("answerable", answer.get("kind") != "off-topic")
+
+
 def quality(answers: list[dict]) -> dict:
-    answerable = [a for a in answers if a["kind"] != "off-topic"]
-    off_topic = [a for a in answers if a["kind"] == "off-topic"]
-    follow_ups = [a for a in answers if a["kind"] == "follow-up"]
+    answers = [{"cited": None, **a, "answerable": _answerable(a)} for a in answers]
+    answerable = [a for a in answers if a["answerable"]]
+    off_topic = [a for a in answers if not a["answerable"]]
+    follow_ups = [a for a in answerable if a["kind"] == "follow-up"]
+    judged = [a for a in answerable if a["cited"] is not None]
     facts = sum(a["facts"] for a in answerable)
     found = facts - sum(len(a["missing"]) for a in answerable)
-    by_kind = {}
-    for kind in sorted({a["kind"] for a in answerable}):
-        group = [a for a in answerable if a["kind"] == kind]
-        total = sum(a["facts"] for a in group)
-        by_kind[kind] = round((total - sum(len(a["missing"]) for a in group)) / total, 3)
     return {
         "fact_recall": _share(found, facts),
-        "fact_recall_by_kind": by_kind,
+        "fact_recall_by_kind": {k: v["fact_recall"] for k, v in by_kind(answers).items()},
         "facts": facts,
+        "correct": _share(sum(_correct(a) for a in judged), len(judged)),
+        "section_cited": _share(sum(bool(a["cited"]) for a in judged), len(judged)),
         "decline_accuracy": _share(sum(a["declined"] for a in off_topic), len(off_topic)),
         "false_decline_rate": _share(sum(a["declined"] for a in answerable), len(answerable)),
         "follow_up_accuracy": _share(
@@ -203,16 +225,46 @@ def quality(answers: list[dict]) -> dict:
     }
 
 
+def by_kind(answers: list[dict]) -> dict:
+    """The figures of each kind of question."""
+    answers = [{"cited": None, **a, "answerable": _answerable(a)} for a in answers]
+    kinds = {}
+    for kind in sorted({a["kind"] for a in answers}):
+        group = [a for a in answers if a["kind"] == kind]
+        answerable = [a for a in group if a["answerable"]]
+        judged = [a for a in answerable if a["cited"] is not None]
+        facts = sum(a["facts"] for a in answerable)
+        kinds[kind] = {
+            "count": len(group),
+            "fact_recall": _share(facts - sum(len(a["missing"]) for a in answerable), facts),
+            "cited": _share(sum(bool(a["cited"]) for a in judged), len(judged)),
+            "correct": _share(sum(_correct(a) for a in judged), len(judged)),
+            "declined": _share(sum(a["declined"] for a in group), len(group)),
+        }
+    return kinds
+
+
+def _correct(answer: dict) -> bool:
+    return not answer["declined"] and not answer["missing"] and bool(answer["cited"])
+
+
+def _missed(answer: dict) -> bool:
+    return bool(answer["missing"] or answer["wrong_decline"] or answer["cited"] is False)
+
+
 def meets(result: dict) -> dict:
     figures = result["latency"]
-    return {
-        "total_p95_ms": (figures["total_p95_ms"] or math.inf) <= TARGETS["total_p95_ms"],
-        "first_token_p95_ms": (figures["first_token_p95_ms"] or math.inf)
-        <= TARGETS["first_token_p95_ms"],
-        "fact_recall": (result["fact_recall"] or 0) >= TARGETS["fact_recall"],
-        "decline_accuracy": (result["decline_accuracy"] or 0) >= TARGETS["decline_accuracy"],
-        "false_decline_rate": (result["false_decline_rate"] or 0) <= TARGETS["false_decline_rate"],
-    }
+    at_most = {"total_p95_ms", "first_token_p95_ms", "false_decline_rate"}
+    met = {}
+    for name, target in TARGETS.items():
+        value = figures.get(name) if name.endswith("_ms") else result.get(name)
+        if value is None:
+            met[name] = None  # nothing measured (no off-topic questions, say)
+        elif name in at_most:
+            met[name] = value <= target
+        else:
+            met[name] = value >= target
+    return met
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -228,9 +280,12 @@ def _percentile(ordered: list[float], pct: float) -> float:
 def _short(answer: dict) -> dict:
     return {
         "id": answer["id"],
+        "kind": answer["kind"],
         "question": answer["question"],
         "searched": answer["searched"],
         "missing": answer["missing"],
         "declined": answer["declined"],
-        "answer": answer["text"][:400],
+        "cited": answer["cited"],
+        "citations": answer["citations"],
+        "answer": answer["text"][:600],
     }

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from knowledge import services
+from knowledge import services, vectors
 from knowledge.ingest.detect import NAME_KINDS
 from knowledge.models import Document
 
@@ -25,12 +25,15 @@ def files(root: Path, suffixes: set[str] | None = None) -> list[Path]:
     return [p for p in paths if p.suffix.lower() in suffixes and p.stem.lower() != "readme"]
 
 
-def ingest(paths: list[Path]) -> list[tuple[Document, float]]:
-    """Add and ingest each file here and now; (document, seconds to ingest) for each."""
+def ingest(paths: list[Path], *, embed: bool = True) -> list[tuple[Document, float]]:
+    """Add and ingest each file here and now; (document, seconds to ingest) for each.
+    With ``embed``, the embeddings are made too (not counted in the seconds)."""
     done = []
     for path in paths:
         document, _ = services.add_document(filename=path.name, data=path.read_bytes())
         started = time.perf_counter()
         document = services.ingest(document.pk)
         done.append((document, time.perf_counter() - started))
+        if embed:
+            vectors.embed_document(document.pk)
     return done

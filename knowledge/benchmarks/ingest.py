@@ -37,7 +37,7 @@ def run(options: dict, log=None) -> dict:
     repeat = options.get("repeat") or 3
     if repeat < 1:
         raise ValueError("--repeat must be at least 1")
-    timings = corpus.ingest(pdfs)  # round 1: add and ingest
+    timings = corpus.ingest(pdfs, embed=False)  # round 1: add and ingest (text and images)
     documents = [d for d, _ in timings]
     rounds = [timings]
     for _ in range(repeat - 1):  # later rounds: the same files re-ingested

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge import services
+from knowledge import services, vectors
 from knowledge.models import Document
 
 MANUALS = Path(__file__).resolve().parent / "manuals"
@@ -22,8 +22,8 @@ def manual_paths() -> list[Path]:
 
 
 def load(paths: list[Path] | None = None) -> list[Loaded]:
-    """Add and ingest each demo manual in this process; a manual already ready is left
-    alone, one that failed, never finished or was ingested by older rules is ingested
+    """Add and ingest each demo manual in this process, embeddings included; a manual
+    already ready is left alone, one that failed, never finished or was ingested by older rules is ingested
     again."""
     results = []
     for path in paths or manual_paths():
@@ -34,11 +34,13 @@ def load(paths: list[Path] | None = None) -> list[Loaded]:
         )
         current = document.ingest_version >= services.INGEST_VERSION
         if not created and document.status == Document.Status.READY and current:
+            vectors.embed_document(document.pk)  # no-op when they are current
             results.append(Loaded(document, "present"))
             continue
         if document.status == Document.Status.PROCESSING:
             # Left over from an interrupted load: nobody else ingests demo manuals.
             Document.objects.filter(pk=document.pk).update(status=Document.Status.QUEUED)
         document = services.ingest(document.pk)
+        document = vectors.embed_document(document.pk) or document
         results.append(Loaded(document, "added" if created else "reingested"))
     return results

@@ -1,20 +1,36 @@
-"""Full-text search in the app's own database: FTS5 + bm25 on SQLite (``fts5.py``),
-tsvector + ts_rank_cd on PostgreSQL (``postgres.py``), ranked alike (``ranking.py``).
+"""Search in the app's own database, by words and by meaning.
 
-Terms come from ``query.parse`` (letters, digits and spaces only) and reach the database
-quoted (FTS5) or as bound parameters, never as query syntax.
+Words: full-text search, FTS5 + bm25 on SQLite (``fts5.py``), tsvector + ts_rank_cd on
+PostgreSQL (``postgres.py``), ranked alike (``ranking.py``). Terms come from
+``query.parse`` (letters, digits and spaces only) and reach the database quoted (FTS5)
+or as bound parameters, never as query syntax.
+
+Meaning: the question's embedding against every chunk's (``knowledge.vectors``), for the
+passages that say it in other words than the question's ("lowboy" and "refrigerated
+equipment"). Each ranking proposes its best ``POOL`` chunks and the two orders are fused
+by reciprocal rank (a chunk's score is the sum of 1 / (RRF_K + its rank) in each), which
+needs no calibration between bm25 and cosine. Chunks without embeddings yet (a document
+just ingested) are found by words alone.
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.db import connections
 
+from knowledge import vectors
 from knowledge.models import Chunk
 
 from . import fts5, postgres
 from . import query as q
 from .base import Filters, Passage, parse_boxes
 from .snippet import CLOSE, OPEN, make_snippet, strip_marks
+
+logger = logging.getLogger(__name__)
+
+POOL = 24  # candidates each ranking proposes
+RRF_K = 30  # the constant of reciprocal rank fusion: lower favours each ranking's top
 
 
 class LocalBackend:
@@ -29,11 +45,41 @@ class LocalBackend:
             return []
         connection = connections[self.using]
         engine = _engine(connection)
-        return [_passage(row) for row in engine.search(connection, parsed, top_k, filters)]
+        by_words = [_passage(row) for row in engine.search(connection, parsed, POOL, filters)]
+        by_meaning = _by_meaning(query, filters)
+        if not by_meaning:
+            return by_words[:top_k]
+        fused: dict[int, float] = {}
+        for ranking in ([p.chunk_id for p in by_words], [pk for pk, _ in by_meaning]):
+            for rank, pk in enumerate(ranking, 1):
+                fused[pk] = fused.get(pk, 0.0) + 1.0 / (RRF_K + rank)
+        best = sorted(fused, key=lambda pk: (-fused[pk], pk))[:top_k]
+        known = {p.chunk_id: p for p in by_words}
+        missing = [pk for pk in best if pk not in known]
+        if missing:
+            chunks = Chunk.objects.filter(pk__in=missing).select_related("document")
+            known.update({c.pk: _chunk_passage(c) for c in chunks.using(self.using)})
+        return [_scored(known[pk], fused[pk]) for pk in best if pk in known]
+
+
+def _by_meaning(query: str, filters: Filters) -> list[tuple[int, float]]:
+    """Chunks nearest the question's embedding; [] when there is nothing embedded or
+    the model cannot run (search by words goes on alone)."""
+    try:
+        if not len(vectors.index().ids):
+            return []
+        return vectors.nearest(vectors.question(query), POOL, filters)
+    except Exception:
+        logger.warning("search by meaning failed; searching by words only", exc_info=True)
+        return []
 
 
 def _engine(connection):
     return fts5 if connection.vendor == "sqlite" else postgres
+
+
+def _scored(passage: Passage, score: float) -> Passage:
+    return Passage(**{**passage.__dict__, "score": round(score, 6)})
 
 
 def _passage(row) -> Passage:
@@ -54,4 +100,20 @@ def _passage(row) -> Passage:
         snippet=make_snippet(marked),
         score=round(float(score), 6),
         boxes=parse_boxes(boxes),
+    )
+
+
+def _chunk_passage(chunk: Chunk) -> Passage:
+    """A chunk found by meaning only: no word of the question to mark in its snippet."""
+    return Passage(
+        chunk_id=chunk.pk,
+        document_id=chunk.document_id,
+        title=chunk.document.title,
+        filename=chunk.document.filename,
+        pages=chunk.pages,
+        heading=chunk.heading_path,
+        text=chunk.text,
+        snippet=make_snippet(strip_marks(chunk.text)),
+        score=0.0,
+        boxes=parse_boxes(chunk.boxes),
     )

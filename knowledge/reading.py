@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .words import stems
+from knowledge.words import stems
 
 CALLOUT_LABELS = ("WARNING", "CAUTION", "IMPORTANT", "DANGER", "NOTE")
 _LABEL = re.compile(rf"^(.*\S)\s+({'|'.join(CALLOUT_LABELS)})$")
@@ -232,3 +232,24 @@ def _is_prose_paragraph(line: str, keyed_table: bool) -> bool:
     if not keyed_table and words >= 25 and len(split_sentences(line)) >= 2:
         return True
     return words >= 8 and bool(_SENTENCE_START.match(line)) and bool(_TERMINAL.search(line))
+
+
+def pieces(blocks: list[Block]) -> list[tuple[Block, list[Sentence]]]:
+    """The quotable units of a passage's blocks, in order: each sentence of a paragraph
+    on its own, a step, bullet, row or callout whole."""
+    found = []
+    for block in blocks:
+        if block.kind == "prose":
+            found += [(block, [s]) for s in block.sentences]
+        else:
+            found.append((block, block.sentences))
+    return found
+
+
+def unit_text(sentences: list[Sentence]) -> str:
+    return " ".join(s.text for s in sentences)
+
+
+def units(text: str) -> list[str]:
+    """The texts of a passage's quotable units (``pieces``), as embeddings are stored."""
+    return [unit_text(sentences) for _, sentences in pieces(read(text))]

