@@ -159,9 +159,7 @@ def chunk_vectors(title: str, heading: str, text: str) -> tuple[np.ndarray, np.n
 
 
 def is_current(document: Document) -> bool:
-    return (
-        document.vectors_version == VERSION and document.vectors_done >= document.chunk_count
-    )
+    return document.vectors_version == VERSION and document.vectors_done >= document.chunk_count
 
 
 def embed_document(document_id: int) -> Document | None:
@@ -193,11 +191,8 @@ def embed_document(document_id: int) -> Document | None:
 
 def outdated() -> list[int]:
     """READY documents whose vectors are missing, partial or made by older rules."""
-    return [
-        d.pk
-        for d in Document.objects.ready().only("pk", "vectors_version", "vectors_done", "chunk_count")
-        if not is_current(d)
-    ]
+    ready = Document.objects.ready().only("pk", "vectors_version", "vectors_done", "chunk_count")
+    return [d.pk for d in ready if not is_current(d)]
 
 
 # --- At question time -------------------------------------------------------------------

@@ -23,8 +23,8 @@ def manual_paths() -> list[Path]:
 
 def load(paths: list[Path] | None = None) -> list[Loaded]:
     """Add and ingest each demo manual in this process, embeddings included; a manual
-    already ready is left alone, one that failed, never finished or was ingested by older rules is ingested
-    again."""
+    already ready is left alone, one that failed, never finished or was ingested by
+    older rules is ingested again."""
     results = []
     for path in paths or manual_paths():
         data = path.read_bytes()

@@ -4,35 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('knowledge', '0005_ingest_version'),
+        ("knowledge", "0005_ingest_version"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='chunk',
-            name='unit_vectors',
+            model_name="chunk",
+            name="unit_vectors",
             field=models.BinaryField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='chunk',
-            name='vector',
+            model_name="chunk",
+            name="vector",
             field=models.BinaryField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='document',
-            name='vectors_done',
-            field=models.PositiveIntegerField(default=0, help_text='Chunks whose embeddings are stored (knowledge.vectors).'),
+            model_name="document",
+            name="vectors_done",
+            field=models.PositiveIntegerField(
+                default=0, help_text="Chunks whose embeddings are stored (knowledge.vectors)."
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='vectors_version',
-            field=models.PositiveSmallIntegerField(default=0, help_text='The embedding model and units they were made with; 0: none yet.'),
+            model_name="document",
+            name="vectors_version",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="The embedding model and units they were made with; 0: none yet.",
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='warnings',
-            field=models.JSONField(blank=True, default=list, help_text='What ingestion found suspicious, e.g. text written to an AI assistant (never quoted in answers): a list of {kind, text, page}.'),
+            model_name="document",
+            name="warnings",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="What ingestion found suspicious, e.g. text written to an AI assistant (never quoted in answers): a list of {kind, text, page}.",
+            ),
         ),
     ]
