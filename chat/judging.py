@@ -143,10 +143,10 @@ class SectionPages:
         return cls(mapping)
 
     def holds(self, cited: Cited, section: str) -> bool:
-        """Whether the citation points at the section: its file is named by it, or it is
-        a page of the section's chapter PDF that holds it."""
+        """Whether the citation points at the section: its file or its heading is named
+        by it, or it is a page of the section's chapter PDF that holds it."""
         name = cited.filename.lower()
-        if Path(name).stem == section.lower():
+        if Path(name).stem == section.lower() or section in section_ids(cited.heading):
             return True
         chapter = section.split("-", 1)[0]
         if not name.endswith(".pdf") or not re.search(rf"chapter[-_ ]?{chapter}\b", name):
