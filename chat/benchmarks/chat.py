@@ -64,7 +64,8 @@ def add_arguments(parser):
         type=Path,
         default=None,
         metavar="PATH",
-        help="files or folders to ingest as well (given alone: ../shared/corpus)",
+        help="files or folders to ingest as well (given alone: ../shared/corpus, its chapter "
+        "PDFs and the Markdown sections of the other chapters)",
     )
     parser.add_argument(
         "--no-demo", action="store_true", help="leave the demo manuals out of the store"
@@ -82,9 +83,10 @@ def run(options: dict, log=None) -> dict:
     questions = load_questions(options.get("questions") or QUESTIONS)
     roots = _corpus_roots(options.get("corpus"))
     loaded = [] if options.get("no_demo") else [(item.document, 0.0) for item in loader.load()]
-    for root in roots:
-        log(f"ingesting {root}")
-        loaded += corpus.ingest(corpus.files(root))
+    if roots:
+        paths = _corpus_paths(options.get("corpus"))
+        log(f"ingesting {len(paths)} files")
+        loaded += corpus.ingest(paths)
     if not loaded:
         raise ValueError("nothing to answer from: --no-demo and no --corpus")
     schema.analyze(connection)
@@ -119,6 +121,14 @@ def _corpus_roots(corpus_option) -> list[Path]:
     if corpus_option is None:
         return []
     return list(corpus_option) or [corpus.SHARED_CORPUS]
+
+
+def _corpus_paths(corpus_option) -> list[Path]:
+    """The files ``--corpus`` names; alone, the Food Code as its question set expects it
+    (chapter PDFs and the Markdown sections of the other chapters)."""
+    if not corpus_option:
+        return corpus.food_code()
+    return [p for root in corpus_option for p in corpus.files(root)]
 
 
 def load_questions(path: Path) -> list[dict]:

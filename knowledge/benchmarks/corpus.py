@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -23,6 +24,16 @@ def files(root: Path, suffixes: set[str] | None = None) -> list[Path]:
     paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     suffixes = suffixes or set(NAME_KINDS)
     return [p for p in paths if p.suffix.lower() in suffixes and p.stem.lower() != "readme"]
+
+
+def food_code(root: Path = SHARED_CORPUS) -> list[Path]:
+    """The Food Code corpus as its evaluation set expects it ingested: the chapter PDFs,
+    and the Markdown sections of the chapters no PDF holds (a section is never in the
+    store twice)."""
+    pdfs = files(root / "pdf", {".pdf"})
+    chapters = {m.group(1) for p in pdfs if (m := re.search(r"chapter-(\d+)", p.name))}
+    sections = files(root / "fda-food-code-2022", {".md"})
+    return pdfs + [p for p in sections if p.name.split("-", 1)[0] not in chapters]
 
 
 def ingest(paths: list[Path], *, embed: bool = True) -> list[tuple[Document, float]]:
