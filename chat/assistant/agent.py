@@ -17,7 +17,7 @@ from asgiref.sync import sync_to_async
 from pydantic_ai import Agent, ModelRetry, RunContext
 
 from knowledge import search as knowledge_search
-from knowledge.search import MAX_TOP_K, Passage
+from knowledge.search import MAX_TOP_K, Passage, numbers
 
 from . import citations, followup, topics
 from .events import DECLINE, Searched, Turn
@@ -52,7 +52,8 @@ class AnswerDeps:
 
     @classmethod
     def for_question(cls, question: str, history: list[Turn], user, modality: str, **fields):
-        standalone = followup.standalone(question, history)
+        # Numbers as crews say them ("three fifty", "forty five degrees") as digits.
+        standalone = followup.standalone(numbers.digits(question), history)
         route = topics.route(standalone)
         return cls(
             question=question,
@@ -125,7 +126,7 @@ async def search_manuals(
     Returns the passages found, best first, each with the number n to cite it as [n].
     """
     deps = ctx.deps
-    query = followup.standalone(query, deps.history)
+    query = followup.standalone(numbers.digits(query), deps.history)
     limit = max(1, min(int(limit), 10))
     started = time.perf_counter()
     steered = deps.topic in topics.HEADINGS  # a few more, for the topic's sections to rise
@@ -141,8 +142,10 @@ async def search_manuals(
                 "n": deps.number(p),
                 "manual": p.title,
                 "document_id": p.document_id,
+                "chunk_id": p.chunk_id,
                 "section": " › ".join(p.heading),
                 "pages": p.pages,
+                "score": p.score,
                 "text": p.text,
             }
             for p in found

@@ -11,8 +11,10 @@ two instructions it understands: a voice answer (``VOICE_STYLE``) and safety fir
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 
 from asgiref.sync import sync_to_async
 from pydantic_ai.messages import (
@@ -26,11 +28,16 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
 
-from . import vocabulary
+from knowledge import vectors
+from knowledge.models import Chunk
+
+from . import background, vocabulary
 from .agent import SAFETY_STYLE, VOICE_STYLE
 from .compose import Source, plan, write
 from .events import DECLINE
 from .question import understand
+
+logger = logging.getLogger(__name__)
 
 NAME = "local"
 _WORD = re.compile(r"\s*\S+")
@@ -54,22 +61,82 @@ def _turn(messages: list[ModelMessage]) -> tuple[str, dict | None]:
 async def _answer(found: dict, info: AgentInfo) -> Iterator[str]:
     """The answer's pieces, written from the search result as they are asked for."""
     instructions = info.instructions or ""
-    sources = [
-        Source(p["n"], p.get("manual", ""), p.get("section", ""), p.get("text", ""))
-        for p in found.get("passages", [])
-    ]
-    words = await sync_to_async(vocabulary.current)()
+    sources = sources_from(found)
+    query = found.get("query", "")
+    words, question_vector, unit_vectors, measured = await sync_to_async(_knowledge)(
+        query, sources
+    )
     voice = VOICE_STYLE in instructions
     chosen = plan(
-        understand(found.get("query", "")),
+        understand(query),
         sources,
         words,
         safety_first=SAFETY_STYLE in instructions,
         voice=voice,
+        question_vector=question_vector,
+        unit_vectors=unit_vectors,
+        background=measured,
     )
     if chosen is None:
         return iter([DECLINE])
     return write(chosen, voice=voice)
+
+
+def _following(sources: list[Source]) -> dict[int, Chunk]:
+    """The next chunk of each passage that ends on a lead-in ("... the following
+    procedures:"): its list was cut off at the chunk's end."""
+    cut = [s.chunk_id for s in sources if s.chunk_id and s.text.rstrip().endswith(":")]
+    if not cut:
+        return {}
+    found = {}
+    for chunk in Chunk.objects.filter(pk__in=cut).only("pk", "document_id", "order"):
+        after = (
+            Chunk.objects.filter(document_id=chunk.document_id, order=chunk.order + 1)
+            .only("pk", "text")
+            .first()
+        )
+        if after is not None:
+            found[chunk.pk] = after
+    return found
+
+
+def sources_from(found: dict) -> list[Source]:
+    """The passages of a search_manuals result, as the writer reads them."""
+    return [
+        Source(
+            p["n"],
+            p.get("manual", ""),
+            p.get("section", ""),
+            p.get("text", ""),
+            int(p.get("chunk_id") or 0),
+            float(p.get("score") or 0.0),
+        )
+        for p in found.get("passages", [])
+    ]
+
+
+def _knowledge(query: str, sources: list[Source]):
+    """What the writer reads beside the passages: the store's word counts, the passages
+    whose list goes on in the next chunk made whole, the embeddings of the question and
+    of the passages' units, and the store's background (none if there are none)."""
+    words = vocabulary.current()
+    following = _following(sources)
+    sources[:] = [
+        replace(s, text=f"{s.text}\n{following[s.chunk_id].text}") if s.chunk_id in following else s
+        for s in sources
+    ]
+    ids = [s.chunk_id for s in sources if s.chunk_id]
+    found = vectors.stored([*ids, *(c.pk for c in following.values())]) if ids else {}
+    for pk, chunk in following.items():
+        if pk in found and chunk.pk in found:
+            found[pk].units.update(found[chunk.pk].units)
+    if not found:
+        return words, None, {}, None
+    try:
+        return words, vectors.question(query), found, background.baseline()
+    except Exception:  # the model cannot run here: words alone
+        logger.warning("the question could not be embedded", exc_info=True)
+        return words, None, {}, None
 
 
 def _search_args(question: str) -> str:

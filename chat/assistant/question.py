@@ -79,7 +79,13 @@ _YES_NO = re.compile(
 # Asking for a procedure rather than a fact.
 _HOW_TO = re.compile(
     r"\b(?:how (?:do|can|should|would|to) (?:i|we|you)|how to|walk (?:me|us) through|steps?\b"
-    r"|procedure|process|what (?:do|should|can) (?:i|we) do|what now|what next)",
+    r"|procedure|process|what (?:do|should|can) (?:i|we) do|what now|what next"
+    # asking what a rule requires: "what are the rules", "what has to be on the label",
+    # "what does she need to return", "how am i supposed to wash them"
+    r"|what (?:are|is) the (?:rules?|requirements?|right way|proper way|correct way)"
+    r"|what(?:'s| is) the (?:right|proper|correct) way|what (?:has|have|needs?) to"
+    r"|what (?:do|does) (?:i|we|you|he|she|they) (?:need|have) to"
+    r"|how (?:am|are|is) (?:i|we|you|he|she|they) supposed to|what would it take)",
     re.IGNORECASE,
 )
 # Idioms about the asking, not the subject ("walk me through" is not the walk-in).

@@ -160,7 +160,8 @@ def ask(conversation, user, entry: dict, sections: judging.SectionPages) -> dict
     events = services.answer_now(conversation, user, entry["question"])
     turn_ms = (time.perf_counter() - started) * 1000
     done = next((e for e in events if e["type"] in ("done", "error")), {})
-    message = Message.objects.get(pk=done.get("message") or done.get("message_id"))
+    key = "message_id" if done.get("type") == "error" else "message"
+    message = Message.objects.get(pk=done.get(key) or done.get("message_id"))
     text = "".join(e["text"] for e in events if e["type"] == "token").strip()
     facts = entry.get("facts") or []
     declined = message.declined or text == DECLINE

@@ -1,0 +1,226 @@
+"""Reading the passages search found against a question: every quotable unit (a
+sentence, a step, a table row) with what speaks for it as the answer.
+
+What a unit is measured by (``Unit.features``), each from 0 to about 1:
+
+- ``words``: the share of the question's weight its own words name. A concept weighs
+  what it tells: IDF over the store's passages, so a word few passages use weighs most.
+  A row's table caption and a bullet's lead-in count as its own words.
+- ``context``: the share its section heading or manual title names, beyond its own words.
+- ``meaning``: how close its embedding is to the question's, relative to the closest
+  unit found for this question (0 for that one, lower for the others, in cosine units).
+- ``figure``: it holds the kind of figure the question asks for (a temperature for
+  "how hot"): 1, or 0.5 for the second kind a question accepts.
+- ``numbers``: the share of the numbers the question names that it holds ("at 140" and
+  a chart's "(140) 12").
+- ``section``: the share of the question's weight its section names (all its units
+  and its heading): the section is about the question, if not this unit.
+- ``rank``: 1 / the rank search gave its passage; ``search``: search's score for it,
+  relative to the best passage's; ``chunk``: its passage's closeness in meaning to the
+  question relative to the closest passage's.
+
+``score`` weighs them with ``calibration.UNIT_WEIGHTS``, fitted on whole question sets
+(see ``calibration``), never on single questions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from knowledge.reading import Block, Sentence, pieces, read, unit_text
+from knowledge.safety import addresses_assistant
+from knowledge.words import stems, tokens
+
+from . import calibration
+from .question import Question, figure_strength
+from .vocabulary import Vocabulary
+
+WEAK_WEIGHT = 0.3  # of a weak concept's weight ("go", "make")
+_SECTION_NUMBER = re.compile(r"^\s*\d+(?:[.-]\d+)*\.?\s+")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A passage as the search tool numbered it."""
+
+    n: int
+    title: str
+    heading: str
+    text: str
+    chunk_id: int = 0
+    score: float = 0.0  # search's score, comparable within one result list
+
+
+@dataclass
+class Unit:
+    """A quotable piece of a passage: a sentence, or a whole step, bullet or row."""
+
+    source: Source
+    block: Block
+    sentences: list[Sentence]
+    position: int  # block index in its passage
+    matched: set[int] = field(default_factory=set)  # concepts its own words name
+    named: set[int] = field(default_factory=set)  # ... its caption or lead-in names
+    vector: np.ndarray | None = field(default=None, repr=False)
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return unit_text(self.sentences)
+
+    @property
+    def section(self) -> tuple[str, str]:
+        return (self.source.title, self.source.heading)
+
+
+@dataclass
+class Reading:
+    """The passages read against one question."""
+
+    question: Question
+    units: list[Unit]
+    context: dict[tuple[str, str], set[int]]  # concepts each section's heading names
+    weights: list[float]
+    unknown: float = 0.0  # share of the question's weight in words no passage uses
+    numbers: frozenset[str] = frozenset()
+    background: tuple[float, float] | None = None  # ``background.baseline()`` of the store
+
+    def weight(self, concepts: set[int]) -> float:
+        return sum(self.weights[i] for i in concepts)
+
+    @property
+    def strong(self) -> set[int]:
+        return {i for i, c in enumerate(self.question.concepts) if not c.weak}
+
+    @property
+    def total(self) -> float:
+        return self.weight(self.strong) or 1.0
+
+    def cover(self, concepts: set[int]) -> float:
+        """The share of the question's (strong) weight these concepts carry."""
+        return self.weight(concepts & self.strong) / self.total
+
+    def ranked(self) -> list[Unit]:
+        return sorted(self.units, key=lambda u: -u.score)
+
+
+def read_passages(
+    question: Question,
+    sources: list[Source],
+    vocabulary: Vocabulary,
+    *,
+    question_vector: np.ndarray | None = None,
+    unit_vectors: dict | None = None,
+    background: tuple[float, float] | None = None,
+) -> Reading:
+    """Every unit of the passages with its features and score. Text that addresses an
+    AI assistant rather than the reader is never a unit."""
+    units: list[Unit] = []
+    context: dict[tuple[str, str], set[int]] = {}
+    stored = unit_vectors or {}
+    for source in sources:
+        key = (source.title, source.heading)
+        if key not in context:
+            heading = " ".join(_SECTION_NUMBER.sub("", p) for p in source.heading.split("›"))
+            context[key] = matches(question, stems(f"{source.title} {heading}"))
+        vectors = stored.get(source.chunk_id)
+        chunk_cosine = None
+        if vectors is not None and question_vector is not None:
+            chunk_cosine = float(vectors.chunk @ question_vector)
+        blocks = read(source.text)
+        for block, sentences in pieces(blocks):
+            text = unit_text(sentences)
+            if addresses_assistant(text):
+                continue
+            vector = vectors.units.get(text) if vectors is not None else None
+            unit = Unit(source, block, sentences, blocks.index(block), vector=vector)
+            unit.features["chunk"] = chunk_cosine if chunk_cosine is not None else 0.0
+            extra = f"{block.caption} {block.lead}".strip()
+            named = matches(question, stems(extra)) if extra else set()
+            unit.matched = matches(question, [w for s in sentences for w in s.stems])
+            unit.named = named - unit.matched
+            units.append(unit)
+    weights, unknown = _weights(question, vocabulary)
+    numbers = _numbers(question.text)
+    reading = Reading(question, units, context, weights, unknown, numbers, background)
+    _measure(reading, question_vector)
+    return reading
+
+
+def matches(question: Question, found: list[str]) -> set[int]:
+    found_set = frozenset(found)
+    return {i for i, c in enumerate(question.concepts) if c.found_in(found, found_set)}
+
+
+def _weights(question: Question, vocabulary: Vocabulary) -> tuple[list[float], float]:
+    """Each concept's weight, and the share of the strong weight in concepts no passage
+    of the store uses (a subject the manuals lack, or slang they do not know)."""
+    frequencies = [
+        max((vocabulary.count(form) for form in concept.forms), default=0)
+        for concept in question.concepts
+    ]
+    # A word no manual uses weighs as much as the question's most telling known word, no
+    # more: it may be the subject the manuals lack ("wifi") or only slang or a typo.
+    known = [
+        vocabulary.weight(f)
+        for f, c in zip(frequencies, question.concepts, strict=True)
+        if f and not c.weak
+    ]
+    ceiling = max(known, default=None)
+    weights, unknown, strong = [], 0.0, 0.0
+    for frequency, concept in zip(frequencies, question.concepts, strict=True):
+        weight = vocabulary.weight(frequency)
+        if not frequency and ceiling is not None:
+            weight = min(weight, ceiling)
+        weight *= WEAK_WEIGHT if concept.weak else 1.0
+        weights.append(weight)
+        if not concept.weak:
+            strong += weight
+            unknown += weight if not frequency else 0.0
+    return weights, (unknown / strong if strong else 0.0)
+
+
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(n for n in _NUMBER.findall(" ".join(tokens(text))) if n != "0")
+
+
+def _measure(reading: Reading, question_vector: np.ndarray | None) -> None:
+    """Every unit's features, then its score."""
+    question = reading.question
+    cosines = []
+    for unit in reading.units:
+        cosine = None
+        if question_vector is not None and unit.vector is not None:
+            cosine = float(unit.vector @ question_vector)
+            cosines.append(cosine)
+        unit.features["cosine"] = cosine if cosine is not None else 0.0
+    sections: dict[tuple[str, str], set[int]] = {}
+    for unit in reading.units:
+        found = sections.setdefault(unit.section, set(reading.context[unit.section]))
+        found |= unit.matched | unit.named
+    best_cosine = max(cosines, default=None)
+    best_chunk = max((u.features["chunk"] for u in reading.units), default=0.0)
+    top_score = max((u.source.score for u in reading.units), default=0.0) or 1.0
+    for unit in reading.units:
+        own = unit.matched | (unit.named if unit.block.lead else set())
+        caption = unit.named - own
+        around = reading.context[unit.section] - own - caption
+        words = reading.cover(own) + calibration.CAPTION_SHARE * reading.cover(caption)
+        present = set(tokens(unit.text)) & reading.numbers
+        unit.features.update(
+            words=words,
+            context=reading.cover(around),
+            meaning=(unit.features["cosine"] - best_cosine) if best_cosine is not None else 0.0,
+            figure=figure_strength(unit.text, question.wants) if question.wants else 0.0,
+            numbers=len(present) / len(reading.numbers) if reading.numbers else 0.0,
+            section=reading.cover(sections[unit.section]),
+            rank=1.0 / unit.source.n,
+            search=unit.source.score / top_score,
+            chunk=unit.features["chunk"] - best_chunk if best_cosine is not None else 0.0,
+        )
+        unit.score = calibration.unit_score(unit.features, unit.block.kind)
