@@ -6,16 +6,31 @@ title or caption, re-ingest, delete with files, and look at pages, chunks and se
 
 from django.contrib import admin, messages
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from knowledge import services, tasks
+from knowledge import safety, services, tasks
 from knowledge.models import Chunk, Document, Page, SearchEvent
 
 
 def _changelist_link(model: str, document: Document, count: int, noun: str):
     url = reverse(f"admin:knowledge_{model}_changelist") + f"?document__id__exact={document.pk}"
     return format_html('<a href="{}">{} {}</a>', url, count, noun)
+
+
+class WarningsFilter(admin.SimpleListFilter):
+    title = "warnings"
+    parameter_name = "warnings"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Has warnings"), ("no", "No warnings"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(warnings=[])
+        if self.value() == "no":
+            return queryset.filter(warnings=[])
+        return queryset
 
 
 @admin.register(Document)
@@ -26,11 +41,12 @@ class DocumentAdmin(admin.ModelAdmin):
         "status",
         "progress",
         "chunk_count",
+        "warning_count",
         "uploaded_by",
         "created_at",
     )
     list_select_related = ("uploaded_by",)
-    list_filter = ("status", "kind", "created_at")
+    list_filter = ("status", "kind", WarningsFilter, "created_at")
     search_fields = ("title", "filename", "checksum")
     date_hierarchy = "created_at"
     fields = (
@@ -43,6 +59,7 @@ class DocumentAdmin(admin.ModelAdmin):
         "checksum",
         "status",
         "error",
+        "warnings_list",
         "progress",
         "pages_link",
         "chunks_link",
@@ -66,6 +83,26 @@ class DocumentAdmin(admin.ModelAdmin):
     def original_link(self, document: Document):
         url = reverse("knowledge:original", args=[document.pk])
         return format_html('<a href="{}">{}</a>', url, document.filename)
+
+    @admin.display(description="warnings")
+    def warning_count(self, document: Document) -> int:
+        return safety.found_count(document.warnings)
+
+    @admin.display(description="warnings")
+    def warnings_list(self, document: Document):
+        listed = safety.listed(document.warnings)
+        if not listed:
+            return "—"
+        items = format_html_join(
+            "", "<li>page {}: “{}”</li>", ((w["page"], w["text"]) for w in listed)
+        )
+        found = safety.found_count(document.warnings)
+        more = f" (the first {len(listed)} of {found} listed)" if found > len(listed) else ""
+        return format_html(
+            "<p>Text addressed to an AI assistant, which answers never quote{}:</p><ul>{}</ul>",
+            more,
+            items,
+        )
 
     @admin.display(description="progress")
     def progress(self, document: Document) -> str:

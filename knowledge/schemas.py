@@ -8,6 +8,7 @@ from typing import Literal
 from django.urls import reverse
 from ninja import Field, Schema
 
+from knowledge import safety
 from knowledge.models import Document
 
 
@@ -33,6 +34,12 @@ class DocumentFilters(Schema):
     q: str = Field("", max_length=300, description="Words the title contains.")
 
 
+class DocumentWarning(Schema):
+    kind: str = Field(description='"instructions": a sentence written to an AI assistant.')
+    text: str = Field(description="The sentence (at most 300 characters); never quoted.")
+    page: int
+
+
 class DocumentOut(Schema):
     id: int
     title: str
@@ -52,6 +59,19 @@ class DocumentOut(Schema):
     caption: str
     url: str = Field(description="The document's page viewer.")
     original_url: str = Field(description="Download of the file as uploaded.")
+    warnings: list[DocumentWarning] = Field(
+        description="What ingestion found suspicious (the first 20), e.g. text written to "
+        "an AI assistant, which answers never quote."
+    )
+    warnings_found: int = Field(description="How many ingestion found, listed or not.")
+
+    @staticmethod
+    def resolve_warnings(document: Document) -> list[dict]:
+        return safety.listed(document.warnings)
+
+    @staticmethod
+    def resolve_warnings_found(document: Document) -> int:
+        return safety.found_count(document.warnings)
 
     @staticmethod
     def resolve_uploaded_by(document: Document) -> str | None:

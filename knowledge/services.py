@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import uuid
 from datetime import timedelta
 from pathlib import PurePath
@@ -22,7 +23,7 @@ from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from knowledge import citations, ragie
+from knowledge import citations, ragie, safety
 from knowledge.ingest import chunking, pdf, textdocs
 from knowledge.ingest.blocks import Block
 from knowledge.ingest.detect import Rejected, detect
@@ -258,8 +259,38 @@ def _replace_index(document: Document, pages: list[Page], drafts) -> set[str]:
         ingested_at=timezone.now(),
         ingest_version=INGEST_VERSION,
         error="",
+        warnings=_instruction_warnings(pages, drafts),
     )
     return old_files
+
+
+_LIST_MARK = re.compile(r"^[•▪◦‣∙·*+\-–]\s+")
+
+
+def _instruction_warnings(pages: list[Page], drafts) -> list[dict]:
+    """Sentences of the chunks (and their headings) written to an AI assistant, each
+    with the page it is on: what the library warns managers of."""
+    found: list[tuple[str, int]] = []
+    seen_headings: set[str] = set()
+    flat = {page.number: " ".join(page.text.split()) for page in pages}
+    for draft in drafts:
+        headings = [h for h in draft.heading if h not in seen_headings]
+        seen_headings.update(headings)
+        for sentence in safety.flagged_sentences("\n".join([*headings, draft.text])):
+            sentence = _LIST_MARK.sub("", sentence)
+            found.append((sentence, _page_of(sentence, draft, flat)))
+    return safety.warnings_from(found)
+
+
+def _page_of(sentence: str, draft, flat: dict[int, str]) -> int:
+    """The page a sentence of a chunk is on: the first of the chunk's pages whose text
+    has its opening words (a chunk may run over a page break)."""
+    first = draft.first_page or 1
+    opening = " ".join(sentence.split()[:6])
+    for number in range(first, max(draft.last_page, first) + 1):
+        if opening in flat.get(number, ""):
+            return number
+    return first
 
 
 def delete_document(document: Document) -> None:

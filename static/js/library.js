@@ -127,6 +127,7 @@
       el.textContent = doc.error;
       el.hidden = doc.status !== "failed";
     });
+    fillWarnings(row, doc);
     setText(row, "pages", String(doc.page_count));
     setText(row, "chunks", String(doc.chunk_count));
     setText(row, "uploaded_by", doc.uploaded_by || "\u2014");
@@ -137,6 +138,31 @@
       el.replaceChildren(time);
     });
     row.querySelector('[data-action="reingest"]').disabled = doc.status === "processing";
+  }
+
+  // Sentences written to an AI assistant, with their pages: managers see what the
+  // assistant will not quote.
+  function fillWarnings(row, doc) {
+    var box = row.querySelector('[data-field="warnings"]');
+    var warnings = doc.warnings || [];
+    box.hidden = warnings.length === 0;
+    var items = warnings.map(function (warning) {
+      var item = document.createElement("li");
+      var page = document.createElement("a");
+      page.className = "doc-warning-page";
+      page.href = doc.url + "pages/" + warning.page + "/";
+      page.textContent = "Page " + warning.page;
+      var text = document.createElement("q");
+      text.textContent = warning.text;
+      item.append(page, " ", text);
+      return item;
+    });
+    var list = box.querySelector('[data-field="warning-list"]');
+    list.replaceChildren.apply(list, items);
+    var more = doc.warnings_found > warnings.length;
+    box.querySelector('[data-field="warning-more"]').textContent = more
+      ? doc.warnings_found + " found in all; the first ones are listed."
+      : "";
   }
 
   function updateCount() {
@@ -269,7 +295,10 @@
         itemState(item, "Deleted", "error");
       } else if (doc.status === "ready") {
         var done = "Ready \u00b7 " + plural(doc.page_count, "page");
-        itemState(item, done + " \u00b7 " + plural(doc.chunk_count, "passage"), "ready", doc);
+        done += " \u00b7 " + plural(doc.chunk_count, "passage");
+        if (doc.warnings_found) done += " \u00b7 " + plural(doc.warnings_found, "warning");
+        item.classList.toggle("has-warnings", doc.warnings_found > 0);
+        itemState(item, done, "ready", doc);
       } else if (doc.status === "failed") {
         itemState(item, "Failed: " + doc.error, "failed");
       } else {
