@@ -37,9 +37,15 @@ from .vocabulary import Vocabulary
 
 __all__ = ["Plan", "Source", "plan", "render", "write"]
 
-KEEP = 1.5  # more units join the best one when their log-odds are within this of it
-ELSEWHERE = 0.8  # ... within this, for units from another section
-LIST_MARGIN = 2.0  # a list answers when one of its steps is within this of the best unit
+# Margins below the best unit's score, as shares of the spread of this question's scores
+# (the best minus the SPREAD_RANK-th best): scores of one store sit closer together
+# than another's, so "nearly as good" is told relative to the question's own field.
+SPREAD_RANK = 10
+KEEP = 0.6  # more units join the best one within this share
+ELSEWHERE = 0.35  # ... within this share, for units from another section
+LIST_MARGIN = 0.8  # a list answers when one of its steps is within this share
+LIST_SPREAD = 0.75  # ... or, asked how, when it names this share of what the best section does
+URGENT_MARGIN = 0.4  # in an emergency, the most urgent of the units within this share first
 MAX_FACTS = {"text": 3, "voice": 2}
 MAX_STEPS = {"text": 15, "voice": 3}
 LONG_UNIT = 320  # characters: a longer unit is shortened to the clause that answers
@@ -201,12 +207,28 @@ def _procedure(reading: Reading, ranked: list[Unit], safety_first: bool) -> list
         if unit.block.is_step:
             lists.setdefault((unit.source.n, unit.block.list_id), []).append(unit)
     best, chosen = None, None
+    best_section = max(u.features.get("section", 0.0) for u in ranked)
     for steps in lists.values():
         intro = _intro_units(reading, steps)
         score = max(u.score for u in [*steps, *intro])
+        # The list that names most of the question (with its heading and lead-in), the
+        # one that acts first in an emergency, the one its heading says is about it.
+        found = set(reading.context[steps[0].section])
+        for unit in [*steps, *intro]:
+            found |= unit.matched | unit.named
+        close = score >= top.score - LIST_MARGIN * _spread(ranked)
+        # asked how: a list covering nearly as much as the best section will do
+        named = (
+            question.how_to
+            and reading.cover(found) >= LIST_SPREAD * best_section
+            and score >= top.score - 2 * LIST_MARGIN * _spread(ranked)
+        )
+        if not (close or named):
+            continue
         urgency = min(_urgency(u.text) for u in steps) if safety_first else 0
-        rank = (score - 0.5 * urgency, len(steps))
-        if score >= top.score - LIST_MARGIN and (best is None or rank > best):
+        about = reading.cover(reading.context[steps[0].section])
+        rank = (-urgency, score + _spread(ranked) * (reading.cover(found) + about))
+        if best is None or rank > best:
             best, chosen = rank, steps
     if chosen is None:
         return None
@@ -265,7 +287,7 @@ def _steps(reading: Reading, steps: list[Unit], ranked, mode: str, safety_first:
         if id(u.block) not in used
         and not u.block.is_step
         and u.section == steps[0].section
-        and u.score >= best - KEEP
+        and u.score >= best - KEEP * _spread(ranked)
     ][: 0 if mode == "voice" else 2]
     return Plan(
         shown,
@@ -307,6 +329,7 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
     question = reading.question
     best = ranked[0]
     limit = MAX_FACTS[mode]
+    spread = _spread(ranked)
     chosen = [best]
     named = set(best.matched) & reading.strong
     while len(chosen) < limit:
@@ -316,7 +339,7 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
             if u not in chosen
             and not _overlaps(u, chosen)
             # another section must score nearly as well to join
-            and u.score >= best.score - (KEEP if u.section == best.section else ELSEWHERE)
+            and u.score >= best.score - spread * (KEEP if u.section == best.section else ELSEWHERE)
         ]
         if not pool:
             break
@@ -334,7 +357,10 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
     chosen = [_completed(reading, u) for u in chosen]
     if safety_first:  # the most urgent of the close matches first
         chosen.sort(
-            key=lambda u: (_urgency(u.text) if u.score >= best.score - 1.0 else 9, -u.score)
+            key=lambda u: (
+                _urgency(u.text) if u.score >= best.score - URGENT_MARGIN * spread else 9,
+                -u.score,
+            )
         )
     else:
         chosen = [chosen[0], *sorted(chosen[1:], key=lambda u: (u.source.n, u.position))]
@@ -401,6 +427,13 @@ def _completed(reading: Reading, unit: Unit) -> Unit:
         features=unit.features,
         score=unit.score,
     )
+
+
+def _spread(ranked: list[Unit]) -> float:
+    """How far apart this question's scores are: the best minus the SPREAD_RANK-th."""
+    if len(ranked) < 2:
+        return 1.0
+    return max(ranked[0].score - ranked[min(SPREAD_RANK, len(ranked)) - 1].score, 1e-6)
 
 
 def _urgency(text: str) -> int:

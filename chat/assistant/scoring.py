@@ -197,6 +197,9 @@ def _measure(reading: Reading, question_vector: np.ndarray | None) -> None:
         cosine = None
         if question_vector is not None and unit.vector is not None:
             cosine = float(unit.vector @ question_vector)
+        elif question_vector is not None and unit.features.get("chunk"):
+            cosine = unit.features["chunk"]  # a unit read since it was embedded: its chunk's
+        if cosine is not None:
             cosines.append(cosine)
         unit.features["cosine"] = cosine if cosine is not None else 0.0
     sections: dict[tuple[str, str], set[int]] = {}
