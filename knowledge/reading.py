@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from knowledge.words import stems
 
@@ -78,7 +79,13 @@ def split_sentences(text: str) -> list[str]:
 
 
 def read(text: str) -> list[Block]:
-    """The blocks of a passage, in reading order."""
+    """The blocks of a passage, in reading order. The same passage is read once and its
+    blocks shared: callers must not change them."""
+    return list(_read(text))
+
+
+@lru_cache(maxsize=1024)
+def _read(text: str) -> tuple[Block, ...]:
     reader = _Reader()
     raws = text.splitlines()
     rows = _row_lines(raws)
@@ -91,7 +98,7 @@ def read(text: str) -> list[Block]:
             block.kind = "prose"  # a wrapped sentence
         texts = [block.text] if block.kind == "fragment" else split_sentences(block.text)
         block.sentences = [_sentence(t) for t in texts]
-    return blocks
+    return tuple(blocks)
 
 
 # --- Regulations: priority marks and lists written inline --------------------------------

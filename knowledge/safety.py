@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from knowledge.reading import split_sentences
 
@@ -210,6 +211,13 @@ def fold(text: str) -> str:
 
 def addresses_assistant(sentence: str) -> bool:
     """True when ``sentence`` is written to steer an AI rather than to inform a reader."""
+    return _addresses_assistant(sentence)
+
+
+# Answers check every sentence of the passages they read, and the same passages come
+# back question after question: each sentence is judged once per process.
+@lru_cache(maxsize=16384)
+def _addresses_assistant(sentence: str) -> bool:
     folded = fold(sentence)
     if not folded:
         return False

@@ -23,6 +23,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ MAX_UNITS = 300  # units of one chunk embedded, at most (the rest are read witho
 BATCH = 16  # texts embedded per call
 HEADING_WEIGHT = 0.5  # of the heading's vector in a chunk's, beside the mean of its units
 QUERY_CACHE = 512  # questions whose vectors are kept in memory
+CHECK_SECONDS = 1.0  # how stale the in-memory index may be
 UNIT_SHARE = 0.5  # of a chunk's closeness to a question that its closest unit gives
 
 _model_lock = threading.Lock()
@@ -213,6 +215,7 @@ class _Index:
 
 _index: _Index | None = None
 _index_lock = threading.Lock()
+_checked = 0.0  # time.monotonic() of the last check of the index's version
 
 
 def _ready_vectors():
@@ -220,12 +223,16 @@ def _ready_vectors():
 
 
 def index() -> _Index:
-    """Every READY chunk's vector, in memory; loaded again only when they changed (one
-    small query per search tells)."""
-    global _index
+    """Every READY chunk's vector, in memory; loaded again only when they changed (a
+    small query tells, at most every CHECK_SECONDS: an answer searches and reads the
+    index several times)."""
+    global _index, _checked
+    current = _index
+    if current is not None and time.monotonic() - _checked < CHECK_SECONDS:
+        return current
     stats = _ready_vectors().aggregate(count=Count("id"), last=Max("id"))
     version = (stats["count"], stats["last"])
-    current = _index
+    _checked = time.monotonic()
     if current is not None and current.version == version:
         return current
     with _index_lock:

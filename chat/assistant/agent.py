@@ -16,6 +16,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from pydantic_ai import Agent, ModelRetry, RunContext
 
+from knowledge import safety
 from knowledge import search as knowledge_search
 from knowledge.search import MAX_TOP_K, Passage, numbers
 
@@ -146,7 +147,8 @@ async def search_manuals(
                 "section": " › ".join(p.heading),
                 "pages": p.pages,
                 "score": p.score,
-                "text": p.text,
+                # what a document says to an AI assistant never reaches the model
+                "text": safety.redact(p.text),
             }
             for p in found
         ],

@@ -30,7 +30,7 @@ TOP = 5  # units the signals look at
 def signals(reading: Reading) -> dict[str, float]:
     ranked = reading.ranked()
     top = ranked[:TOP]
-    by_words = max(reading.units, key=lambda u: (u.features["words"] + u.features["context"]))
+    by_words = max(reading.units, key=lambda u: u.features["words"] + u.features["context"])
     by_meaning = sorted(reading.units, key=lambda u: -u.features["cosine"])[:3]
     question = reading.question
     no_figure = bool(question.strict and not any(has_figure(u.text, question.wants) for u in top))

@@ -63,9 +63,7 @@ async def _answer(found: dict, info: AgentInfo) -> Iterator[str]:
     instructions = info.instructions or ""
     sources = sources_from(found)
     query = found.get("query", "")
-    words, question_vector, unit_vectors, measured = await sync_to_async(_knowledge)(
-        query, sources
-    )
+    words, question_vector, unit_vectors, measured = await sync_to_async(_knowledge)(query, sources)
     voice = VOICE_STYLE in instructions
     chosen = plan(
         understand(query),

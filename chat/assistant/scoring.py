@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from knowledge.reading import Block, Sentence, pieces, read, unit_text
-from knowledge.safety import addresses_assistant
+from knowledge.safety import REDACTED, addresses_assistant
 from knowledge.words import stems, tokens
 
 from . import calibration
@@ -135,8 +135,8 @@ def read_passages(
         blocks = read(source.text)
         for block, sentences in pieces(blocks):
             text = unit_text(sentences)
-            if addresses_assistant(text):
-                continue
+            if REDACTED in text or addresses_assistant(text):
+                continue  # text written to steer an assistant is never quoted
             vector = vectors.units.get(text) if vectors is not None else None
             unit = Unit(source, block, sentences, blocks.index(block), vector=vector)
             unit.features["chunk"] = chunk_cosine if chunk_cosine is not None else 0.0

@@ -16,6 +16,7 @@ just ingested) are found by words alone.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connections
 
@@ -45,30 +46,47 @@ class LocalBackend:
             return []
         connection = connections[self.using]
         engine = _engine(connection)
-        by_words = [_passage(row) for row in engine.search(connection, parsed, POOL, filters)]
-        by_meaning = _by_meaning(query, filters)
+        # The question's embedding is computed on another thread while the database
+        # ranks by words (the model releases the GIL): the two take about as long.
+        embedding = _embedder.submit(_question_vector, query)
+        rows = {row[0]: row for row in engine.search(connection, parsed, POOL, filters)}
+        by_meaning = _by_meaning(embedding.result(), filters)
         if not by_meaning:
-            return by_words[:top_k]
+            return [_passage(row) for row in list(rows.values())[:top_k]]
         fused: dict[int, float] = {}
-        for ranking in ([p.chunk_id for p in by_words], [pk for pk, _ in by_meaning]):
+        for ranking in (list(rows), [pk for pk, _ in by_meaning]):
             for rank, pk in enumerate(ranking, 1):
                 fused[pk] = fused.get(pk, 0.0) + 1.0 / (RRF_K + rank)
         best = sorted(fused, key=lambda pk: (-fused[pk], pk))[:top_k]
-        known = {p.chunk_id: p for p in by_words}
-        missing = [pk for pk in best if pk not in known]
+        found = {pk: _passage(rows[pk]) for pk in best if pk in rows}
+        missing = [pk for pk in best if pk not in rows]
         if missing:
             chunks = Chunk.objects.filter(pk__in=missing).select_related("document")
-            known.update({c.pk: _chunk_passage(c) for c in chunks.using(self.using)})
-        return [_scored(known[pk], fused[pk]) for pk in best if pk in known]
+            found.update({c.pk: _chunk_passage(c) for c in chunks.using(self.using)})
+        return [_scored(found[pk], fused[pk]) for pk in best if pk in found]
 
 
-def _by_meaning(query: str, filters: Filters) -> list[tuple[int, float]]:
-    """Chunks nearest the question's embedding; [] when there is nothing embedded or
-    the model cannot run (search by words goes on alone)."""
+_embedder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-question")
+
+
+def _question_vector(query: str):
+    """The question's embedding, or None when the model cannot run here."""
+    try:
+        return vectors.question(query)
+    except Exception:
+        logger.warning("the question could not be embedded; searching by words only", exc_info=True)
+        return None
+
+
+def _by_meaning(vector, filters: Filters) -> list[tuple[int, float]]:
+    """Chunks nearest the question's embedding; [] without one, or when nothing is
+    embedded yet (search by words goes on alone)."""
+    if vector is None:
+        return []
     try:
         if not len(vectors.index().ids):
             return []
-        return vectors.nearest(vectors.question(query), POOL, filters)
+        return vectors.nearest(vector, POOL, filters)
     except Exception:
         logger.warning("search by meaning failed; searching by words only", exc_info=True)
         return []
