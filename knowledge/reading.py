@@ -105,7 +105,7 @@ def _read(text: str) -> tuple[Block, ...]:
 
 # A code's priority marks after a provision ("... 20 seconds. P", "water; Pf (2)", glued
 # "operation.Pf"): they tell an inspector how a violation ranks, not the crew what to do.
-_PRIORITY = re.compile(r"(?:(?<=[.;:,)\]])\s*|(?<=[a-z]\.))\bP[f]?\b(?=\s|$)")
+_PRIORITY = re.compile(r"(?:(?<=[.;:,)\]])\s*|(?<=[a-z]\.))\bP[f]?\b(?=[\s,;.]|$)")
 # An inline list item: "(1) ", "(a) " or "(iv) " after the start, a colon, a semicolon,
 # a comma or "and"/"or" (not a cross-reference such as "¶ (B)" or "3-201.17(A)(1)").
 _INLINE_ITEM = re.compile(

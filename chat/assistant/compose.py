@@ -48,7 +48,8 @@ LIST_SPREAD = 0.75  # ... or, asked how, when it names this share of what the be
 URGENT_MARGIN = 0.4  # in an emergency, the most urgent of the units within this share first
 MAX_FACTS = {"text": 3, "voice": 2}
 MAX_STEPS = {"text": 15, "voice": 3}
-LONG_UNIT = 320  # characters: a longer unit is shortened to the clause that answers
+LONG_UNIT = 600  # characters: a longer unit is shortened to the clauses that answer
+KEPT_CLAUSES = 2  # ... its first clause and this many more
 _STOP_AT_END = re.compile(r"([.!?:;])([\"')\]]?)$")
 _LEAD_IN = re.compile(r"\b(?:steps?|in order|follow these|as follows|following)\b|:$", re.I)
 _SAFETY = [  # what to do first in an emergency, most urgent first
@@ -175,17 +176,66 @@ def render(
 
 
 def _plain(sentence: str) -> str:
-    """A sentence as the crew reads it: no paragraph label, no opening cross-reference,
-    no section or paragraph signs."""
+    """A sentence as the crew reads it: no paragraph label, no opening exception, no
+    cross-references to other paragraphs, no section or paragraph signs."""
     text = _LABEL.sub("", sentence.strip())
     text = _EXCEPT.sub("", text)
-    text = re.sub(r"\s*¶¶?\s*", " ", text).replace("§ ", "section ").strip()
+    text = _without_exception(text)
+    text = _REFERENCE.sub("", text)
+    text = re.sub(r"\s*¶¶?\s*", " ", text).replace("§§ ", "sections ").replace("§ ", "section ")
+    text = re.sub(r"\s+([,;.:])", r"\1", " ".join(text.split()))
     return text[:1].upper() + text[1:] if text else text
 
 
+# ", as specified under § 5-202.12 and Subpart 6-301,": where else the code says it.
+_REF = (
+    r"(?:§§?\s*|¶¶?\s*|(?:Sub)?[Pp]aragraphs?\s+|Subparts?\s+|[Ss]ections?\s+)?"
+    r"[\d()A-Z.-]*\d[\d()A-Za-z.-]*[\d)A-Za-z]"
+)
+_REFERENCE = re.compile(
+    rf",\s+as (?:specified|provided|allowed) (?:under|in) {_REF}"
+    rf"(?:(?:,\s*|\s+(?:and|or)\s+){_REF})*(?:\s+of this (?:section|Code|chapter))?(?=[,;.:])"
+)
+# The verb after a rule's subject, and words that show a clause is not the subject.
+_MODAL = re.compile(r"\s(?:shall|may|must)\s")
+_NOT_SUBJECT = frozenset(["or", "and", "when", "if", "unless", "except", "as", "where", "while"])
+
+
+def _without_exception(text: str) -> str:
+    """Without a long opening "Except ..." clause: the rule starts at the subject before
+    the first "shall"/"may" (a short subject, after the clause's last comma)."""
+    if not text.startswith("Except"):
+        return text
+    modal = _MODAL.search(text)
+    if modal is None:
+        return text
+    comma = text.rfind(", ", 0, modal.start())
+    subject = text[comma + 2 : modal.start()].split()
+    if comma < 0 or not subject or len(subject) > 14 or subject[0].lower() in _NOT_SUBJECT:
+        return text
+    return text[comma + 2 :]
+
+
 def _shortened(text: str, reading: Reading) -> str:
-    """A long unit cut to what answers the question (for now: whole)."""
-    return text
+    """A long unit cut to what answers the question: its first clause (the subject and
+    rule) and the clauses naming the question's numbers, wanted figure or most words."""
+    clauses = [c.strip() for c in re.split(r"(?<=;)\s+", text) if c.strip()]
+    if len(clauses) < 3:
+        return text
+    question = reading.question
+    heads = {c.words.split()[-1].lower() for c in question.strong if c.words}
+
+    def weight(clause: str) -> float:
+        lower = clause.lower()
+        named = sum(1 for n in reading.numbers if re.search(rf"\b{re.escape(n)}\b", clause))
+        return 3 * named + 2 * has_figure(clause, question.wants) + sum(h in lower for h in heads)
+
+    ranked = sorted(range(1, len(clauses)), key=lambda i: (-weight(clauses[i]), i))
+    keep = sorted({0, *(i for i in ranked[:KEPT_CLAUSES] if weight(clauses[i]) > 0)})
+    out = clauses[0]
+    for previous, i in zip(keep, keep[1:], strict=False):
+        out += (" " if i == previous + 1 else " … ") + clauses[i]
+    return out
 
 
 # --- Choosing ------------------------------------------------------------------------

@@ -21,6 +21,11 @@ _CUE = re.compile(
     re.IGNORECASE,
 )
 _PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|their|that|those|this|these|there)\b", re.I)
+# Words that lean on what was said before without naming it: a person ("when's he
+# allowed back?"), or a comparison ("same for the walk-in?", "longer than that?").
+_LEANING = re.compile(
+    r"\b(?:he|him|his|he's|she|her|she's|same|instead|too|also|either|else|again|still)\b", re.I
+)
 _ARTICLE = re.compile(r"^(?:the|a|an|our|my|your|some)\s+", re.IGNORECASE)
 MAX_ELLIPTICAL_TERMS = 3  # more subject words than this and the question stands alone
 
@@ -66,6 +71,12 @@ def standalone(question: str, history: list[Turn]) -> str:
         return f"{clean} {_text(previous, old)}".strip()  # "and then how long do i warm up?"
     if cued or short:
         return f"{clean} {previous}".strip()  # "why?", "how long?"
+    if pronoun or _LEANING.search(rest):
+        # A longer follow-up that leans on the last question: it keeps its own words
+        # and takes the earlier ones it does not repeat, for search and for meaning.
+        have = set(tokens(question))
+        extra = [w for w in tokens(previous) if is_content(w) and w not in have]
+        return " ".join([question.strip(), *dict.fromkeys(extra)])
     return question
 
 
