@@ -62,6 +62,13 @@ BENCHMARKS = {
             "chat.benchmarks.chat:add_arguments",
         ),
         Benchmark(
+            "calibrate",
+            "fit the local model's unit weights and decline threshold on a question set, "
+            "beside the figures of those in use",
+            "chat.benchmarks.calibrate:run",
+            "chat.benchmarks.calibrate:add_arguments",
+        ),
+        Benchmark(
             "voice",
             "spoken questions (espeak-ng voices, clean and with kitchen noise) through the voice "
             "path: word error rate, fact recall against typing, time to first audio",

@@ -82,14 +82,7 @@ def run(options: dict, log=None) -> dict:
     log = log or (lambda message: None)
     questions = load_questions(options.get("questions") or QUESTIONS)
     roots = _corpus_roots(options.get("corpus"))
-    loaded = [] if options.get("no_demo") else [(item.document, 0.0) for item in loader.load()]
-    if roots:
-        paths = _corpus_paths(options.get("corpus"))
-        log(f"ingesting {len(paths)} files")
-        loaded += corpus.ingest(paths)
-    if not loaded:
-        raise ValueError("nothing to answer from: --no-demo and no --corpus")
-    schema.analyze(connection)
+    loaded = build_store(options, log)
     sections = judging.SectionPages.find(roots)
     log(f"{len(loaded)} documents ingested; asking {len(questions)} questions")
     user = get_user_model().objects.create_user("bench-crew", password=None)
@@ -115,6 +108,20 @@ def run(options: dict, log=None) -> dict:
     if options.get("show"):
         result["answers"] = [_short(a) for a in answers]
     return result
+
+
+def build_store(options: dict, log) -> list:
+    """Ingest (with embeddings) what the options name; (document, seconds) for each."""
+    roots = _corpus_roots(options.get("corpus"))
+    loaded = [] if options.get("no_demo") else [(item.document, 0.0) for item in loader.load()]
+    if roots:
+        paths = _corpus_paths(options.get("corpus"))
+        log(f"ingesting {len(paths)} files")
+        loaded += corpus.ingest(paths)
+    if not loaded:
+        raise ValueError("nothing to answer from: --no-demo and no --corpus")
+    schema.analyze(connection)
+    return loaded
 
 
 def _corpus_roots(corpus_option) -> list[Path]:

@@ -1,0 +1,180 @@
+"""Fitting the built-in model's numbers (``chat.assistant.calibration``) on a whole
+question set, and measuring the numbers in use on any set.
+
+The store is made as ``bench chat`` makes it (the demo manuals unless ``--no-demo``,
+``--corpus``). For every question of the set that stands alone (follow-ups need their
+conversation and are left to ``bench chat``), the passages are searched and read exactly
+as the local model reads them, and each unit is labelled by the set's answer: it states
+a required fact and sits where the answer is. Then:
+
+- unit weights: a seeded random search for the weights whose three best units state
+  the most required facts (and whose best unit is in the right place), starting from
+  the weights in use;
+- the closeness threshold: the highest that keeps this set's false declines at
+  ``MAX_FALSE_DECLINES`` or less.
+
+Both are printed beside what the numbers in use give on the same set. Fit on one set
+and check on another (``bench chat`` on both) before copying them into calibration.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from django.contrib.auth import get_user_model
+
+from chat import judging
+from chat.assistant import agent, calibration, decision, local, topics
+from chat.assistant.question import understand
+from chat.assistant.scoring import read_passages
+from chat.benchmarks import chat as bench_chat
+from knowledge.search import numbers, search
+
+MAX_FALSE_DECLINES = 0.05
+SEARCH_STEPS = 4000
+SEED = 0
+
+
+def add_arguments(parser):
+    bench_chat.add_arguments(parser)
+    parser.add_argument(
+        "--steps", type=int, default=SEARCH_STEPS, help="random-search steps for the unit weights"
+    )
+
+
+def run(options: dict, log=None) -> dict:
+    log = log or (lambda message: None)
+    questions = [judging.case_from(q) for q in bench_chat.load_questions(options["questions"])]
+    roots = bench_chat._corpus_roots(options.get("corpus"))
+    bench_chat.build_store(options, log)
+    sections = judging.SectionPages.find(roots)
+    get_user_model().objects.create_user("bench-calibrate", password=None)
+    cases = [c for c in questions if not c.history and not c.after]
+    log(f"reading {len(cases)} questions")
+    readings = [(case, _read(case.question)) for case in cases]
+    data = [_labelled(case, reading, sections) for case, reading in readings]
+    names = list(calibration.UNIT_WEIGHTS)
+    in_use = np.array([calibration.UNIT_WEIGHTS[n] for n in names])
+    fitted = _search(data, names, in_use, options.get("steps") or SEARCH_STEPS)
+    signals = [
+        (case.answerable, decision.signals(reading)) for case, reading in readings if reading.units
+    ]
+    return {
+        "questions": len(cases),
+        "in_use": {
+            "unit_weights": dict(zip(names, in_use.round(3).tolist(), strict=True)),
+            "closeness": calibration.CLOSENESS,
+            **_unit_figures(data, names, in_use),
+            **_decline_figures(signals, calibration.CLOSENESS),
+        },
+        "fitted": {
+            "unit_weights": dict(zip(names, fitted.round(3).tolist(), strict=True)),
+            "closeness": (threshold := _threshold(signals)),
+            **_unit_figures(data, names, fitted),
+            **_decline_figures(signals, threshold),
+        },
+    }
+
+
+def _read(question: str):
+    """The passages of a standalone question read as the local model reads them."""
+    query = numbers.digits(question)
+    route = topics.route(query)
+    steered = route.topic in topics.HEADINGS
+    found = agent._steer(search(query, top_k=agent.SEARCH_TOP_K + 4 * steered), route.topic)
+    passages = [
+        {"n": n, "manual": p.title, "section": " › ".join(p.heading), "text": p.text,
+         "chunk_id": p.chunk_id, "score": p.score, "_filename": p.filename, "_pages": p.pages}
+        for n, p in enumerate(found[: agent.SEARCH_TOP_K], 1)
+    ]  # fmt: skip
+    sources = local.sources_from({"passages": passages})
+    words, vector, stored, measured = local._knowledge(query, sources)
+    reading = read_passages(
+        understand(query),
+        sources,
+        words,
+        question_vector=vector,
+        unit_vectors=stored,
+        background=measured,
+    )
+    reading.passages = {p["n"]: p for p in passages}
+    return reading
+
+
+def _labelled(case, reading, sections) -> tuple:
+    """(unit features, facts each unit states where the answer is, fact count, whether
+    each unit is where the answer is)."""
+    rows, facts, places = [], [], []
+    for unit in reading.units:
+        passage = reading.passages[unit.source.n]
+        cited = judging.Cited(passage["_filename"], tuple(passage["_pages"]), passage["section"])
+        place = bool(case.answerable and judging.cites_expected(case, [cited], sections))
+        rows.append(dict(unit.features, fragment=float(unit.block.kind == "fragment")))
+        facts.append({f for f in case.facts if judging.states(unit.text, f)} if place else set())
+        places.append(place)
+    return case.answerable, rows, facts, len(case.facts), places
+
+
+def _matrix(rows: list[dict], names: list[str]) -> np.ndarray:
+    columns = [n for n in names if n != "bias"]
+    offsets = [[calibration.KIND_OFFSETS.get("fragment", 0.0) * r["fragment"]] for r in rows]
+    values = [[r.get(n, 0.0) for n in columns] for r in rows]
+    return np.hstack([np.ones((len(rows), 1)), np.array(values), np.array(offsets)])
+
+
+def _unit_figures(data, names: list[str], weights: np.ndarray) -> dict:
+    stated = total = placed = judged = 0
+    for answerable, rows, facts, count, places in data:
+        if not answerable or not rows:
+            continue
+        order = np.argsort(-(_matrix(rows, names) @ np.r_[weights, 1.0]))
+        stated += len(set().union(*(facts[i] for i in order[:3])))
+        total += count
+        placed += places[order[0]]
+        judged += 1
+    return {
+        "facts_in_best_three": round(stated / total, 3) if total else None,
+        "best_unit_in_place": round(placed / judged, 3) if judged else None,
+    }
+
+
+def _search(data, names, start: np.ndarray, steps: int) -> np.ndarray:
+    rng = np.random.default_rng(SEED)
+    scale = np.maximum(np.abs(start), 0.5)
+
+    def value(weights):
+        figures = _unit_figures(data, names, weights)
+        return (figures["facts_in_best_three"] or 0) + 0.5 * (figures["best_unit_in_place"] or 0)
+
+    best, best_value = start.copy(), value(start)
+    for step in range(steps):
+        spread = 0.3 if step < steps // 2 else 0.1
+        candidate = best + rng.normal(0, spread, len(best)) * scale
+        candidate[0] = 0.0  # the bias orders nothing
+        if (found := value(candidate)) > best_value:
+            best, best_value = candidate, found
+    return best
+
+
+def _answers(found: dict, closeness: float) -> bool:
+    by_words = found["coverage"] >= calibration.RELEVANCE and not found["no_figure"]
+    return by_words or found["closeness"] >= closeness
+
+
+def _decline_figures(signals, closeness: float) -> dict:
+    answerable = [s for a, s in signals if a]
+    off_topic = [s for a, s in signals if not a]
+    false = sum(not _answers(s, closeness) for s in answerable)
+    right = sum(not _answers(s, closeness) for s in off_topic)
+    return {
+        "false_decline_rate": round(false / len(answerable), 3) if answerable else None,
+        "decline_accuracy": round(right / len(off_topic), 3) if off_topic else None,
+    }
+
+
+def _threshold(signals) -> float:
+    """The highest closeness threshold whose false declines stay within the limit."""
+    for value in np.arange(4.0, -2.0, -0.1):
+        figures = _decline_figures(signals, float(value))
+        if (figures["false_decline_rate"] or 0) <= MAX_FALSE_DECLINES:
+            return round(float(value), 1)
+    return -2.0
