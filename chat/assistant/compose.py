@@ -405,9 +405,10 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
         if figure is not None:
             chosen = [*chosen[: limit - 1], figure]
     chosen = [_completed(reading, u) for u in chosen]
-    if safety_first:  # the most urgent of the close matches first
+    if safety_first:  # the most urgent of the close matches from its section first
         chosen.sort(
             key=lambda u: (
+                u.section != best.section,
                 _urgency(u.text) if u.score >= best.score - URGENT_MARGIN * spread else 9,
                 -u.score,
             )
