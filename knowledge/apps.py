@@ -7,7 +7,17 @@ class KnowledgeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from knowledge.signals import knowledge_changed
+
         post_migrate.connect(_ensure_search_index, sender=self)
+        knowledge_changed.connect(_forget_vectors, dispatch_uid="knowledge.forget_vectors")
+
+
+def _forget_vectors(**kwargs):
+    """This process changed the store: its in-memory index checks again at once."""
+    from knowledge import vectors
+
+    vectors.forget()
 
 
 def _ensure_search_index(using="default", **kwargs):

@@ -188,6 +188,7 @@ def embed_document(document_id: int) -> Document | None:
     Document.objects.filter(pk=document_id, status=Document.Status.READY).update(
         vectors_version=VERSION
     )
+    forget()
     document.refresh_from_db()
     return document
 
@@ -220,6 +221,12 @@ _checked = 0.0  # time.monotonic() of the last check of the index's version
 
 def _ready_vectors():
     return Chunk.objects.filter(document__status=Document.Status.READY, vector__isnull=False)
+
+
+def forget() -> None:
+    """Check the index's version on the next search (this process changed the store)."""
+    global _checked
+    _checked = 0.0
 
 
 def index() -> _Index:

@@ -240,3 +240,18 @@ def test_facts_quoted_from_a_procedure_lose_their_step_numbers_and_stand_on_line
     assert "7 minutes" in answer.text
     assert not re.search(r"(^|\n)\d+\. ", answer.text)  # "7. Press the hold timer" reads odd
     assert "\n" in answer.text
+
+
+def test_a_follow_up_keeps_the_subject_and_takes_the_new_aspect(alice, manuals):
+    conversation = services.create_conversation(alice)
+    ask(alice, "how do i cook the Harbor Quarter", conversation)
+    answer, _ = ask(alice, "and how long?", conversation)
+    assert "Harbor Quarter" in answer.search_query
+    assert "2 min 05 s" in answer.text  # the patty's cook time, not a food-safety hold
+
+
+def test_a_follow_up_naming_a_new_subject_is_about_it(alice, manuals):
+    conversation = services.create_conversation(alice)
+    ask(alice, "how do i delime the dish machine", conversation)
+    answer, _ = ask(alice, "fries", conversation)
+    assert "fries" in answer.text.lower() and "delime" not in answer.text.lower()

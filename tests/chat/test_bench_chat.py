@@ -79,3 +79,50 @@ def test_a_follow_up_without_its_parent_is_refused(tmp_path):
     )
     with pytest.raises(ValueError, match="names no earlier question"):
         bench.load_questions(path)
+
+
+def test_it_reads_the_evaluation_format_over_a_corpus_and_judges_citations(tmp_path, alice):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "7-101.10.md").write_text(
+        "# Code 7-101.10 Cold Holding\n\nCut melons shall be held at 41°F or below.\n"
+    )
+    (corpus / "7-103.14.md").write_text(
+        "# Code 7-103.14 Pests\n\nDead rodents shall be removed from traps daily.\n"
+    )
+    questions = [
+        {
+            "id": "melon",
+            "question": "how cold do cut melons have to be?",
+            "kind": "fact",
+            "answerable": True,
+            "must_include": ["41°F"],
+            "expected_sections": ["7-101.10"],
+        },
+        {
+            "id": "melon-2",
+            "question": "and the dead mice in the traps?",
+            "kind": "follow-up",
+            "answerable": True,
+            "history": ["how cold do cut melons have to be?"],
+            "must_include": ["daily"],
+            "expected_sections": ["7-103.14"],
+        },
+        {"id": "game", "question": "who won the game last night?", "kind": "off-corpus",
+         "answerable": False},
+    ]  # fmt: skip
+    path = tmp_path / "questions.json"
+    path.write_text(json.dumps(questions))
+    result = bench.run({"questions": path, "corpus": [corpus], "no_demo": True, "show": True})
+    assert result["documents"] == 2 and result["failed_documents"] == []
+    assert set(result["by_kind"]) == {"fact", "follow-up", "off-topic"}
+    assert result["by_kind"]["fact"] == {
+        "count": 1,
+        "fact_recall": 1.0,
+        "cited": 1.0,
+        "correct": 1.0,
+        "declined": 0.0,
+    }
+    assert result["section_cited"] == 1.0 and result["decline_accuracy"] == 1.0
+    follow_up = next(a for a in result["answers"] if a["id"] == "melon-2")
+    assert follow_up["citations"][0] == "7-103.14.md p.1" and not follow_up["missing"]
