@@ -20,7 +20,9 @@ MANUALS = {
         "# Fryer oil\n\nFilter the fryer oil every night after close. Change the oil when "
         "the test strip reads 24% or more.\n"
     ),
-    "closing.md": "# Closing\n\nLock the back door at 11:00 pm and set the alarm before you leave.\n",
+    "closing.md": (
+        "# Closing\n\nLock the back door at 11:00 pm and set the alarm before you leave.\n"
+    ),
 }
 
 
