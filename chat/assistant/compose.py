@@ -110,9 +110,9 @@ def plan(
         unit_vectors=unit_vectors,
         background=background,
     )
-    if not reading.units or not decision.answers(reading):
-        return None
     ranked = reading.ranked()
+    if not ranked or not decision.answers(reading):
+        return None
     mode = "voice" if voice else "text"
     steps = _procedure(reading, ranked, safety_first)
     if steps is not None:

@@ -39,6 +39,7 @@ from .question import Question, figure_strength
 from .vocabulary import Vocabulary
 
 WEAK_WEIGHT = 0.3  # of a weak concept's weight ("go", "make")
+MIN_WORDS = 4  # a paragraph piece shorter than this is a label, not an answer
 _SECTION_NUMBER = re.compile(r"^\s*\d+(?:[.-]\d+)*\.?\s+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
@@ -106,7 +107,11 @@ class Reading:
         return self.weight(concepts & self.strong) / self.total
 
     def ranked(self) -> list[Unit]:
-        return sorted(self.units, key=lambda u: -u.score)
+        """The units that can answer alone, best first (a list's short items are
+        quoted with their list, never on their own)."""
+        return sorted(
+            (u for u in self.units if not u.features.get("scrap")), key=lambda u: -u.score
+        )
 
 
 def read_passages(
@@ -150,6 +155,16 @@ def read_passages(
     reading = Reading(question, units, context, weights, unknown, numbers, background)
     _measure(reading, question_vector)
     return reading
+
+
+def _scrap(unit: Unit) -> bool:
+    """A piece of a paragraph that cannot state an answer on its own: a stray label
+    ("Nail brushes"), or a sentence cut where a chunk began ("of this section, requires
+    ..."). A list's items are never scrap: a list answers as a whole."""
+    text = unit.text
+    if unit.block.kind in ("step", "bullet", "row"):
+        return False
+    return len(text.split()) < MIN_WORDS or text[:1].islower()
 
 
 def matches(question: Question, found: list[str]) -> set[int]:
@@ -224,6 +239,7 @@ def _measure(reading: Reading, question_vector: np.ndarray | None) -> None:
             section=reading.cover(sections[unit.section]),
             rank=1.0 / unit.source.n,
             search=unit.source.score / top_score,
+            scrap=float(_scrap(unit)),
             chunk=unit.features["chunk"] - best_chunk if best_cosine is not None else 0.0,
         )
         unit.score = calibration.unit_score(unit.features, unit.block.kind)
