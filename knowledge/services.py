@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 # Raised whenever parsing or chunking changes what a document becomes, so documents
 # ingested by older rules can be found and ingested again (load_demo does it for the
 # demo manuals). 2: headers by position, bold by font name, chunk context.
-INGEST_VERSION = 2
+INGEST_VERSION = 3  # 3: a PDF table is one block, a row a line, cells between " | "
 
 
 def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=None, caption=""):

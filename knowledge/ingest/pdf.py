@@ -6,13 +6,14 @@ import ctypes
 import io
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from knowledge.ingest.blocks import ITEM_RE, Block, Span, heading_level
 from knowledge.ingest.detect import Rejected
+from knowledge.ingest.pdftables import Segment, Table, find_tables, segments
 
 RENDER_SCALE = 1.5  # 108 dpi: legible on a tablet, light enough to ingest fast
 THUMB_WIDTH = 180
@@ -29,6 +30,7 @@ class Line:
     bold: bool
     top: float  # distance from the page top, points
     height: float
+    segments: list[Segment] = field(default_factory=list)
 
 
 @dataclass
@@ -87,6 +89,7 @@ def _lines(textpage, number: int, page_height: float) -> list[Line]:
                 height=max(top - bottom, 1.0),
             )
         )
+        lines[-1].segments = segments(textpage, raw, start, lines[-1].size, page_height)
     return lines
 
 
@@ -189,7 +192,10 @@ def _running_lines(pages: list[PdfPage]) -> set[str]:
 
 
 def blocks(pages: list[PdfPage]) -> list[Block]:
-    """Group lines into headings, list items and paragraphs, across page breaks."""
+    """Group lines into headings, list items, paragraphs and tables, across page breaks.
+
+    A table is one block: its header row, then a row a line, cells joined by " | "; its
+    "Table N." caption is a paragraph of its own before it."""
     running = _running_lines(pages)
     sizes = Counter()
     for page in pages:
@@ -200,8 +206,20 @@ def blocks(pages: list[PdfPage]) -> list[Block]:
     result: list[Block] = []
     previous: Line | None = None
     for page in pages:
-        for line in page.lines:
-            if DIGITS.sub("#", line.text) in running and _at_edge(page, line):
+        lines = [
+            line
+            for line in page.lines
+            if not (DIGITS.sub("#", line.text) in running and _at_edge(page, line))
+        ]
+        tables = find_tables(lines)
+        starts = {id(table.lines[0]): table for table in tables}
+        inside = {id(line) for table in tables for line in table.lines}
+        captions = {id(table.caption) for table in tables}
+        for line in lines:
+            if id(line) in inside:
+                if id(line) in starts:
+                    _add_table(result, starts[id(line)])
+                previous = line
                 continue
             span = Span(line.page, line.start, line.end)
             is_heading = (
@@ -226,7 +244,8 @@ def blocks(pages: list[PdfPage]) -> list[Block]:
             elif (
                 ITEM_RE.match(line.text)
                 or not result
-                or result[-1].kind == "heading"
+                or result[-1].kind in ("heading", "table")
+                or id(line) in captions
                 or not (previous and _continues(previous, line, body))
             ):
                 kind = "item" if ITEM_RE.match(line.text) else "para"
@@ -248,3 +267,27 @@ def _continues(previous: Line, line: Line, body: float) -> bool:
     if gap < -previous.height:
         return False  # above the previous line: another column, a box or a header
     return gap < max(body, previous.size) * 0.9
+
+
+def _add_table(result: list[Block], table: Table) -> None:
+    """Append the table's block; a table going on from the foot of the previous page
+    (same columns, nothing between) joins that page's block, its repeated header dropped."""
+    page = table.lines[0].page
+    spans = [Span(line.page, line.start, line.end) for line in table.lines]
+    last = result[-1] if result else None
+    if (
+        table.caption is None
+        and last is not None
+        and last.kind == "table"
+        and last.last_page == page - 1
+        and last.text.split("\n", 1)[0].count(" | ") + 1 == len(table.rows[0])
+    ):
+        rows = table.text.split("\n")
+        if rows[0] == last.text.split("\n", 1)[0]:
+            rows = rows[1:]
+        if rows:
+            last.text += "\n" + "\n".join(rows)
+        last.spans += spans
+        last.last_page = page
+        return
+    result.append(Block("table", table.text, page, spans=spans))
