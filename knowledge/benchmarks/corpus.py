@@ -48,3 +48,26 @@ def ingest(paths: list[Path], *, embed: bool = True) -> list[tuple[Document, flo
         if embed:
             vectors.embed_document(document.pk)
     return done
+
+
+def grow(paths: list[Path], target: int) -> None:
+    """Add copies of the text documents (each with a store line of its own, so each is
+    a new document), embeddings included, until the index holds ``target`` chunks: the
+    latency a larger estate of binders would see."""
+    from knowledge.models import Chunk
+
+    texts = [p for p in paths if p.suffix.lower() in {".md", ".txt"}]
+    if not texts:
+        raise ValueError("growing the index needs text or Markdown documents to copy")
+    copy = 0
+    while Chunk.objects.count() < target:
+        copy += 1
+        for path in texts:
+            data = path.read_bytes() + f"\n\nStore binder copy {copy}.\n".encode()
+            document, _ = services.add_document(
+                filename=f"copy{copy}-{path.name}", data=data, title=""
+            )
+            services.ingest(document.pk)
+            vectors.embed_document(document.pk)
+            if Chunk.objects.count() >= target:
+                break

@@ -96,7 +96,7 @@ def run(options: dict, log=None) -> dict:
     target = options.get("chunks") or 0
     if target > result["chunks"]:
         log(f"growing the index to {target} chunks")
-        _grow(paths, target)
+        corpus.grow(paths, target)
         _analyze()
         grown = bench.latency(queries, repeat=repeat, top_k=4)
         result["latency_grown"] = {"chunks": Chunk.objects.count(), **grown}
@@ -166,28 +166,6 @@ def _rates(ranks: list[int | None]) -> dict:
 
 def _section_pattern(section: str) -> re.Pattern:
     return re.compile(rf"(?<![\d.-]){re.escape(section)}(?![\d])")
-
-
-def _grow(paths: list[Path], target: int) -> None:
-    """Add copies of the text documents (each with a store line of its own, so each is
-    a new document) until the index holds ``target`` chunks: the latency a larger
-    estate of binders would see."""
-    texts = [p for p in paths if p.suffix.lower() in {".md", ".txt"}]
-    if not texts:
-        raise ValueError("--chunks needs text or Markdown documents to copy")
-    from knowledge import services
-
-    copy = 0
-    while Chunk.objects.count() < target:
-        copy += 1
-        for path in texts:
-            data = path.read_bytes() + f"\n\nStore binder copy {copy}.\n".encode()
-            document, _ = services.add_document(
-                filename=f"copy{copy}-{path.name}", data=data, title=""
-            )
-            services.ingest(document.pk)
-            if Chunk.objects.count() >= target:
-                break
 
 
 def _analyze() -> None:
