@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 # Raised whenever parsing or chunking changes what a document becomes, so documents
 # ingested by older rules can be found and ingested again (load_demo does it for the
-# demo manuals). 2: headers by position, bold by font name, chunk context.
-INGEST_VERSION = 3  # 3: a PDF table is one block, a row a line, cells between " | "
+# demo manuals). 2: headers by position, bold by font name, chunk context. 3: a PDF
+# table is one block, a row a line, cells between " | ". 4: a table stays with its caption.
+INGEST_VERSION = 4
 
 
 def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=None, caption=""):

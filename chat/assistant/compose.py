@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from knowledge.reading import Block
+from knowledge.reading import Block, labelled
+from knowledge.words import stems
 
 from . import decision
 from .question import Question, has_figure
-from .scoring import Reading, Source, Unit, read_passages
+from .scoring import Reading, Source, Unit, matches, read_passages
 from .vocabulary import Vocabulary
 
 __all__ = ["Plan", "Source", "plan", "render", "write"]
@@ -160,6 +161,8 @@ def render(
     """The unit's text with its marker before each sentence's stop."""
     marker = f" [{unit.source.n}]"
     texts = [_plain(s.text) for s in unit.sentences]
+    if reading is not None and unit.block.cells and (columns := _columns(unit.block, reading)):
+        texts = [labelled(unit.block, columns)]  # the row's values the question asks for
     if reading is not None and len(" ".join(texts)) > LONG_UNIT:
         texts = [_shortened(" ".join(texts), reading)]
     text = " ".join(_mark(t, marker) for t in texts if t)
@@ -173,6 +176,20 @@ def render(
     if block.kind == "callout" and block.label and block.label != "NOTE":
         return f"{block.label.capitalize()}: {text}"
     return text
+
+
+def _columns(block: Block, reading: Reading) -> list[str]:
+    """The columns of a table row a question asks for: those whose header names one of
+    its concepts or whose value is the kind of figure it wants ("how hot and how long"
+    and a cook-time table: the oil temperature and the cook time). [] for all."""
+    question = reading.question
+    names, values = block.header[1:], block.cells[1:]
+    chosen = []
+    for name, value in zip(names, values, strict=False):
+        named = matches(question, stems(name)) & reading.strong
+        if value and (named or has_figure(value, question.wants)):
+            chosen.append(name)
+    return chosen if 0 < len(chosen) < len([v for v in values if v]) else []
 
 
 def _plain(sentence: str) -> str:
@@ -445,11 +462,11 @@ def _overlaps(unit: Unit, chosen: list[Unit]) -> bool:
 
 
 def _completed(reading: Reading, unit: Unit) -> Unit:
-    """A table row whose values were laid out on a line of their own gets them back when
-    the figure asked for is there."""
+    """A row of text ingested before tables were read whole, whose values were laid out
+    on a line of their own, gets them back when the figure asked for is there."""
     wants = reading.question.wants
-    if unit.block.kind != "row" or not wants or has_figure(unit.text, wants):
-        return unit
+    if unit.block.kind != "row" or unit.block.cells or not wants or has_figure(unit.text, wants):
+        return unit  # a row read whole from its table (cells known) is complete
     following = next(
         (
             u

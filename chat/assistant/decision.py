@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 
 from . import background, calibration
-from .question import has_figure
 from .scoring import Reading, Unit
 
 TOP = 5  # units the signals look at
@@ -29,11 +28,10 @@ TOP = 5  # units the signals look at
 
 def signals(reading: Reading) -> dict[str, float]:
     ranked = reading.ranked()
-    top = ranked[:TOP]
     by_words = max(reading.units, key=lambda u: u.features["words"] + u.features["context"])
     by_meaning = sorted(reading.units, key=lambda u: -u.features["cosine"])[:3]
     question = reading.question
-    no_figure = bool(question.strict and not any(has_figure(u.text, question.wants) for u in top))
+    no_figure = bool(question.strict and not any(u.features.get("figure") for u in ranked))
     cosine = max(u.features["cosine"] for u in reading.units)
     return {
         "coverage": coverage(reading),
@@ -65,8 +63,10 @@ def answers(reading: Reading) -> bool:
     if question.identity and not any(_defines(question, u) for u in reading.ranked()[:TOP]):
         return False  # "who is our district manager?": the manuals name roles, not people
     found = signals(reading)
-    by_words = found["coverage"] >= calibration.RELEVANCE and not found["no_figure"]
-    return by_words or found["closeness"] >= calibration.CLOSENESS
+    if found["no_figure"]:
+        return False  # "what time ...?" and no passage holds a time: it cannot be said
+    by_meaning = found["closeness"] >= calibration.CLOSENESS
+    return found["coverage"] >= calibration.RELEVANCE or by_meaning
 
 
 def _defines(question, unit: Unit) -> bool:

@@ -32,7 +32,7 @@ import numpy as np
 
 from knowledge.reading import Block, Sentence, pieces, read, unit_text
 from knowledge.safety import REDACTED, addresses_assistant
-from knowledge.words import stems, tokens
+from knowledge.words import stem, stems, tokens
 
 from . import calibration
 from .question import Question, figure_strength
@@ -108,10 +108,13 @@ class Reading:
 
     def ranked(self) -> list[Unit]:
         """The units that can answer alone, best first (a list's short items are
-        quoted with their list, never on their own)."""
-        return sorted(
-            (u for u in self.units if not u.features.get("scrap")), key=lambda u: -u.score
-        )
+        quoted with their list, never on their own). When the question is about a figure
+        ("how long", "what time"), the units that hold one come first: the others
+        cannot say it."""
+        units = [u for u in self.units if not u.features.get("scrap")]
+        if self.question.strict and any(u.features.get("figure") for u in units):
+            return sorted(units, key=lambda u: (not u.features.get("figure"), -u.score))
+        return sorted(units, key=lambda u: -u.score)
 
 
 def read_passages(
@@ -150,6 +153,7 @@ def read_passages(
             unit.matched = matches(question, [w for s in sentences for w in s.stems])
             unit.named = named - unit.matched
             units.append(unit)
+    _dropped_g(question, vocabulary)
     weights, unknown = _weights(question, vocabulary)
     numbers = _numbers(question.text)
     reading = Reading(question, units, context, weights, unknown, numbers, background)
@@ -198,6 +202,19 @@ def _weights(question: Question, vocabulary: Vocabulary) -> tuple[list[float], f
             strong += weight
             unknown += weight if not frequency else 0.0
     return weights, (unknown / strong if strong else 0.0)
+
+
+def _dropped_g(question: Question, vocabulary: Vocabulary) -> None:
+    """Crew write as they speak ("throwin", "sittin", "keepin"): a word ending in -in
+    that no passage uses is read as its -ing form when the store knows that one."""
+    for concept in question.concepts:
+        found = []
+        for phrase in concept.phrases:
+            if phrase and phrase[-1].endswith("in") and not vocabulary.count(phrase):
+                spoken = (*phrase[:-1], stem(phrase[-1] + "g"))
+                if vocabulary.count(spoken):
+                    found.append(spoken)
+        concept.phrases.extend(f for f in found if f not in concept.phrases)
 
 
 def _numbers(text: str) -> frozenset[str]:

@@ -15,6 +15,7 @@ from knowledge.ingest.blocks import Block, Span
 TARGET = 900  # characters: a chunk closes once it passes this at a block boundary
 HARD_LIMIT = 2400  # a single block longer than this is split at sentence ends
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\d])")
+CAPTION = re.compile(r"^Table \d+\.\s")
 
 
 @dataclass
@@ -62,7 +63,10 @@ def _keeps_together(draft: ChunkDraft, block: Block) -> bool:
     last_kind, last_text = draft.kinds[-1], draft.texts[-1]
     if block.kind == "item" and (last_kind == "item" or last_text.rstrip().endswith(":")):
         return True
-    return block.kind == "table" and last_text.rstrip().endswith(":")
+    # A table stays with its lead-in or its caption ("Table 2. Fryer cook times"): the
+    # caption says what its rows' values are.
+    caption = CAPTION.match(last_text.strip())
+    return block.kind == "table" and (last_text.rstrip().endswith(":") or bool(caption))
 
 
 def chunk(blocks: list[Block]) -> list[ChunkDraft]:

@@ -38,6 +38,7 @@ _FILLER = """
     also anyone anything ask cant dont get got hey hi im ive know let lets like may might
     must need needs ok okay please really shall supposed tell thanks thing things us
     want wants whats would
+    yo um uh bro dude gonna wanna gotta kinda sorta yeah yep nah lol pls plz thx
 """
 STOPWORDS = frozenset(_ENGLISH.split()) | frozenset(_FILLER.split())
 
