@@ -41,7 +41,9 @@ def category_choices() -> list[tuple[str, str]]:
 class CaseImportForm(forms.Form):
     file = forms.FileField(
         label="JSON file",
-        help_text="A list of cases, as “Export selected as JSON” writes them. Only the "
+        help_text="A list of cases, as “Export selected as JSON” writes them, or a "
+        "question set in the evaluation format bench chat reads (must_include, "
+        "expected_sections, answerable, history; kind off-corpus is off-topic). Only the "
         "question is required. If one case is invalid, none is imported.",
     )
     replace = forms.BooleanField(
@@ -51,7 +53,15 @@ class CaseImportForm(forms.Form):
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
-    list_display = ("short_question", "kind", "answerable", "document", "pages", "enabled")
+    list_display = (
+        "short_question",
+        "kind",
+        "answerable",
+        "document",
+        "pages",
+        "sections",
+        "enabled",
+    )
     list_editable = ("enabled",)
     list_filter = ("kind", "answerable", "enabled")
     search_fields = ("question", "document")
@@ -63,6 +73,7 @@ class CaseAdmin(admin.ModelAdmin):
         "facts",
         "document",
         "pages",
+        "sections",
         "enabled",
         "created_at",
     )

@@ -30,6 +30,13 @@ CASES_BODY = {
                         "kind": "fact",
                     },
                     {"question": "What is the capital of France?", "kind": "off-topic"},
+                    {
+                        "question": "How many days can opened deli ham stay in the cooler?",
+                        "answerable": True,
+                        "must_include": ["7 days"],
+                        "expected_sections": ["3-501.17"],
+                        "kind": "fact",
+                    },
                 ],
             }
         },
@@ -92,7 +99,9 @@ def export_cases(request):
 def import_cases(request, replace: bool = False):
     """Adds the cases of the JSON list sent, or none of them if one is invalid (the
     message names it). Only ``question`` is required; ``kind`` defaults to ``fact``.
-    With ``replace=true`` the existing cases are removed first."""
+    The evaluation format ``bench chat`` reads is taken too: ``must_include`` (facts),
+    ``expected_sections`` (sections), ``answerable``, ``history``, kind ``off-corpus``
+    (off-topic). With ``replace=true`` the existing cases are removed first."""
     _ops(request)
     imported = services.import_cases(request.body, replace=replace)
     return {"imported": imported, "total": Case.objects.count()}

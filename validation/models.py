@@ -12,7 +12,11 @@ from django.utils import timezone
 
 
 class Case(models.Model):
-    """A golden question: what the documents say (or that they cannot answer it)."""
+    """A golden question: what the documents say (or that they cannot answer it).
+
+    Where the answer is: a document and its pages (a store's own manuals), or section
+    ids (a regulation such as the Food Code); a citation of any one section counts.
+    """
 
     class Kind(models.TextChoices):
         FACT = "fact"
@@ -20,6 +24,10 @@ class Case(models.Model):
         SAFETY = "safety"
         OFF_TOPIC = "off-topic"
         FOLLOW_UP = "follow-up"
+        # Kinds of the shared evaluation format, kept so figures can be read per kind.
+        NUMERIC_TABLE = "numeric-table"
+        PARAPHRASE = "paraphrase"
+        MULTI_SECTION = "multi-section"
 
     question = models.CharField(max_length=500)
     history = models.JSONField(
@@ -35,6 +43,11 @@ class Case(models.Model):
         max_length=255, blank=True, help_text="File name of the document that answers it."
     )
     pages = models.JSONField(default=list, blank=True, help_text="Pages that answer it.")
+    sections = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Section ids that answer it (e.g. 3-401.11); citing any one counts.",
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FACT)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -52,9 +52,11 @@ class CaseOut(Schema):
     history: list[str]  # earlier questions of the conversation, in order
     answerable: bool
     facts: list[str]  # what a correct answer must contain (in order for a procedure)
-    document: str
+    document: str  # file name of the document that answers it
     pages: list[int]
-    kind: str  # fact, procedure, safety, off-topic or follow-up
+    sections: list[str]  # section ids that answer it (e.g. 3-401.11); citing any one counts
+    # fact, procedure, safety, off-topic, follow-up; numeric-table, paraphrase, multi-section
+    kind: str
 
 
 class ImportOut(Schema):

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from chat import judging
 from lineled import notify
 from lineled.errors import Invalid, NotFound
 from lineled.roles import Role
@@ -30,7 +31,17 @@ from validation.suite.context import Context
 logger = logging.getLogger(__name__)
 
 DEFAULT_CASES = Path(__file__).resolve().parent / "cases" / "demo.json"
-CASE_FIELDS = ("question", "history", "answerable", "facts", "document", "pages", "kind")
+CASE_FIELDS = (
+    "question",
+    "history",
+    "answerable",
+    "facts",
+    "document",
+    "pages",
+    "sections",
+    "kind",
+)
+KINDS = {*Case.Kind.values, "off-corpus"}  # shared/eval's name for off-topic
 
 
 # --- runs ----------------------------------------------------------------------------------
@@ -276,43 +287,82 @@ def enabled_cases() -> list[CaseData]:
             c.document,
             list(c.pages),
             c.kind,
+            list(c.sections),
         )
         for c in Case.objects.filter(enabled=True)
     ]
 
 
 def parse_cases(raw) -> list[dict]:
-    """Validated case dicts from JSON text or a list; Invalid names the first bad one."""
+    """Validated case dicts from JSON text or a list; Invalid names the first bad one.
+
+    Either question-set format ``chat.judging`` reads (``bench chat`` reads the same
+    files): this project's (``facts``, ``document`` or ``manual``, ``pages``,
+    ``sections``, ``history`` or ``after``, kind ``off-topic``) or shared/eval's
+    (``must_include``, ``expected_sections``, ``answerable``, ``history``, kind
+    ``off-corpus``, read as off-topic). A follow-up naming an earlier case with
+    ``after`` is asked in that case's conversation, so its history becomes the
+    questions asked there before it.
+    """
     try:
         items = json.loads(raw) if isinstance(raw, str | bytes) else raw
     except ValueError as exc:
         raise Invalid(f"the cases are not JSON: {exc}") from None
     if not isinstance(items, list) or not items:
         raise Invalid("the cases must be a non-empty JSON list")
-    cleaned = []
+    cleaned, conversations = [], {}
     for number, item in enumerate(items, 1):
-        if not isinstance(item, dict) or not str(item.get("question", "")).strip():
-            raise Invalid(f"case {number}: a question is required")
-        kind = item.get("kind", "fact")
-        if kind not in Case.Kind.values:
-            raise Invalid(f"case {number}: kind must be one of {', '.join(Case.Kind.values)}")
-        for name in ("history", "facts", "pages"):
-            if not isinstance(item.get(name, []), list):
-                raise Invalid(f"case {number}: {name} must be a list")
-        if not all(isinstance(p, int) and p > 0 for p in item.get("pages", [])):
-            raise Invalid(f"case {number}: pages are page numbers from 1")
+        case = _parse_case(number, item)
+        history = case.history
+        if case.after and case.follow_up:
+            if case.after not in conversations:
+                raise Invalid(f"case {number}: after names no earlier case ({case.after!r})")
+            turns = conversations[case.after]
+            history = list(turns)
+        else:
+            turns = [*history]
+        turns.append(case.question)
+        conversations[case.id] = turns
         cleaned.append(
             {
-                "question": str(item["question"]).strip()[:500],
-                "history": [str(h) for h in item.get("history", [])],
-                "answerable": bool(item.get("answerable", kind != "off-topic")),
-                "facts": [str(f) for f in item.get("facts", [])],
-                "document": str(item.get("document", ""))[:255],
-                "pages": item.get("pages", []),
-                "kind": kind,
+                "question": case.question.strip()[:500],
+                "history": history,
+                "answerable": case.answerable,
+                "facts": case.facts,
+                "document": case.document[:255],
+                "pages": case.pages,
+                "sections": case.sections,
+                "kind": case.kind,
             }
         )
     return cleaned
+
+
+def _parse_case(number: int, item) -> judging.Case:
+    """One case checked field by field (the message names the case), then read by
+    ``chat.judging.case_from`` as ``bench chat`` reads it."""
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        raise Invalid(f"case {number}: a question is required")
+    if not item["question"].strip():
+        raise Invalid(f"case {number}: a question is required")
+    kind = item.get("kind") or "fact"
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise Invalid(
+            f"case {number}: kind must be one of {', '.join(Case.Kind.values)} "
+            "(off-corpus is read as off-topic)"
+        )
+    for name in ("history", "facts", "must_include", "pages", "sections", "expected_sections"):
+        if not isinstance(item.get(name, []), list):
+            raise Invalid(f"case {number}: {name} must be a list")
+    if not all(isinstance(p, int) and p > 0 for p in item.get("pages", [])):
+        raise Invalid(f"case {number}: pages are page numbers from 1")
+    sections = item.get("expected_sections") or item.get("sections") or []
+    if not all(isinstance(s, str) and s.strip() for s in sections):
+        raise Invalid(f"case {number}: sections are section ids such as 3-401.11")
+    try:
+        return judging.case_from(item, number)
+    except (TypeError, ValueError) as exc:
+        raise Invalid(f"case {number}: {exc}") from None
 
 
 def cases_from(raw) -> list[CaseData]:

@@ -71,6 +71,7 @@ def test_selected_cases_are_exported_as_a_json_file_import_takes_back(ops):
         "facts",
         "document",
         "pages",
+        "sections",
         "kind",
     }
 

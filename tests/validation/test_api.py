@@ -263,6 +263,7 @@ def test_cases_exported_import_back_the_same(charlie):
         "facts": ["3 minutes"],
         "document": "hb-eq-101-fryer.pdf",
         "pages": [2],
+        "sections": [],
         "kind": "fact",
     }
     again = post(client, f"{BASE}/cases?replace=true", exported)

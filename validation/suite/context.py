@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from chat import judging
 from validation.clients import Client, Spoken
 
 
@@ -20,6 +21,21 @@ class Case:
     document: str
     pages: list[int]
     kind: str
+    sections: list[str] = field(default_factory=list)
+
+    def judged(self) -> judging.Case:
+        """The case as ``chat.judging`` reads it (``bench chat`` judges with the same)."""
+        return judging.Case(
+            id=str(self.id),
+            question=self.question,
+            kind=self.kind,
+            answerable=self.answerable,
+            facts=list(self.facts),
+            history=list(self.history),
+            document=self.document,
+            pages=list(self.pages),
+            sections=list(self.sections),
+        )
 
 
 @dataclass

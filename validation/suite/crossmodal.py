@@ -12,6 +12,8 @@ import statistics
 from validation.clients import Spoken
 from validation.suite import Outcome, check
 from validation.suite.context import Case, Context
+from validation.suite.judge import cites_expected, declined, expected_place
+from validation.suite.pages import Pages
 from validation.suite.voice import (
     STRONGER_ENGINE,
     cited,
@@ -35,24 +37,24 @@ def compared(ctx: Context) -> list[Case]:
     return [c for c in ctx.cases if c.answerable and c.kind in ("fact", "procedure", "safety")]
 
 
-def in_context(case: Case, answer: dict | None) -> dict:
+def in_context(case: Case, answer: dict | None, pages: Pages) -> dict:
     """Whether ``answer`` answers the follow-up ``case``: not declined, all its facts,
-    its document cited; the reasons when not."""
+    where its answer is cited (judged as the text tests judge); the reasons when not."""
     answer = answer or {}
     found = found_facts(answer, case.facts)
     documents = sorted({c.get("filename", "") for c in answer.get("citations", [])})
     reasons = []
     if not answer:
         reasons.append("no answer")
-    elif answer.get("declined"):
+    elif declined(answer):
         reasons.append("declined")
     if missing := [f for f in case.facts if f not in found]:
         reasons.append(f"missing {', '.join(missing)}")
-    if case.document and case.document not in documents:
-        reasons.append(f"does not cite {case.document}")
+    if cites_expected(case, answer, pages) is False:
+        reasons.append(f"does not cite {expected_place(case)}")
     return {
         "answer": answer.get("text", "")[:600],
-        "declined": bool(answer.get("declined")),
+        "declined": declined(answer),
         "found": found,
         "cited": documents,
         "ok": not reasons,
@@ -100,7 +102,7 @@ def _spoken_record(question: str, spoken: Spoken) -> dict:
 def typed_then_spoken(ctx: Context) -> Outcome:
     """Each follow-up case: its history typed, then the follow-up spoken in the same
     conversation (``ctx.spoken`` does exactly that)."""
-    records = []
+    records, pages = [], Pages(ctx.client)
     for case in follow_ups(ctx):
         spoken = ctx.spoken(case)
         records.append(
@@ -109,7 +111,7 @@ def typed_then_spoken(ctx: Context) -> Outcome:
                 "typed": case.history,
                 "question": case.question,
                 "spoken": [_spoken_record(case.question, spoken)],
-                **in_context(case, spoken.answer),
+                **in_context(case, spoken.answer, pages),
             }
         )
     return _follow_up_outcome(records, "spoken after a typed question")
@@ -121,7 +123,7 @@ def spoken_then_typed(ctx: Context) -> Outcome:
     conversation."""
     from validation.speech import speak
 
-    records = []
+    records, pages = [], Pages(ctx.client)
     for case in follow_ups(ctx):
         conversation = ctx.client.conversation()
         spoken = [
@@ -134,7 +136,7 @@ def spoken_then_typed(ctx: Context) -> Outcome:
                 "case": case.id,
                 "question": case.question,
                 "spoken": spoken,
-                **in_context(case, answer),
+                **in_context(case, answer, pages),
             }
         )
     return _follow_up_outcome(records, "typed after a spoken question")

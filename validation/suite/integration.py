@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 
 from lineled.errors import DomainError
 from validation.suite import Outcome, check
-from validation.suite.text import normalise
+from validation.suite.pages import normalise
 
 TOP_K = 5
 PING_TIMEOUT_S = 10.0  # a worker that is up answers in well under a second

@@ -2,124 +2,25 @@
 and declining what the manuals do not cover.
 
 Every test reads the typed answers of the golden cases (``ctx.typed``), so each
-question is asked once per run however many tests look at its answer.
+question is asked once per run however many tests look at its answer. Facts, the
+expected place and declines are judged by ``validation.suite.judge``, that is by
+``chat.judging`` as ``bench chat`` judges them; each test's ``details["figures"]`` holds
+the benchmark's figures it measures, under the benchmark's names (fact recall and
+follow-up accuracy, section cited, decline accuracy and false-decline rate).
 """
 
 from __future__ import annotations
 
-import html
-import json
-import re
-
 from validation.suite import Outcome, check
-
-_MARKER = re.compile(r"\s*\[\d+(?:\s*[,-]\s*\d+)*\]")
-_DEGREES = re.compile(
-    r"(\d)\s*(?:°|º|˚|degrees?)(?!\s*c\b)\s*(?:f(?:ahrenheit)?\b)?", re.IGNORECASE
+from validation.suite.judge import (
+    cites_expected,
+    declined,
+    expected_place,
+    missing,
+    position,
+    share,
 )
-_DASHES = str.maketrans({"–": "-", "—": "-", "‑": "-", "’": "'", "‘": "'", "“": '"', "”": '"'})
-_TAG = re.compile(r"<[^>]+>")
-_HYPHEN_BREAK = re.compile(r"(\w)-\s+(\w)")
-
-# A number the crew could act on: with a unit, a clock time, money or a phone number.
-_UNITS = {
-    "°f": "°f",
-    "%": "%",
-    "percent": "%",
-    "ppm": "ppm",
-    "lb": "lb",
-    "lbs": "lb",
-    "pounds": "lb",
-    "pound": "lb",
-    "oz": "oz",
-    "ounces": "oz",
-    "ounce": "oz",
-    "qt": "qt",
-    "quarts": "qt",
-    "in": "in",
-    "inch": "in",
-    "inches": "in",
-    "gallon": "gal",
-    "gallons": "gal",
-    "cup": "cup",
-    "cups": "cup",
-    "min": "min",
-    "mins": "min",
-    "minute": "min",
-    "minutes": "min",
-    "s": "s",
-    "sec": "s",
-    "second": "s",
-    "seconds": "s",
-    "hour": "h",
-    "hours": "h",
-    "hr": "h",
-    "hrs": "h",
-    "day": "day",
-    "days": "day",
-    "am": "am",
-    "pm": "pm",
-}
-_QUANTITY = re.compile(
-    r"(?<![\w.])(\d+(?:[.:]\d+)?)\s*("
-    + "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
-    + r")(?![\w])"
-)
-_PHONE = re.compile(r"\b(?:(?:1-)?\d{3}-\d{3}-\d{4}|911)\b")
-_MONEY = re.compile(r"\$\s?\d[\d,]*(?:\.\d\d)?")
-
-
-def normalise(text: str) -> str:
-    """Lower case, citation markers gone, degrees as "°f", dashes and quotes plain,
-    whitespace collapsed: how facts are compared with answers."""
-    text = _MARKER.sub("", text or "")
-    text = html.unescape(text).translate(_DASHES)
-    text = _DEGREES.sub(r"\1°f", text)
-    return " ".join(text.lower().split())
-
-
-def page_text(text: str) -> str:
-    """``normalise`` for page and snippet text, with words broken at line ends joined."""
-    return _HYPHEN_BREAK.sub(r"\1-\2", normalise(text))
-
-
-def snippet_pieces(snippet: str) -> list[str]:
-    """The quoted runs of a citation's snippet: tags stripped, split at the ellipses."""
-    plain = html.unescape(_TAG.sub("", snippet or ""))
-    return [p for p in (page_text(part) for part in plain.split("…")) if p]
-
-
-def _grams(words: list[str], n: int = 4) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
-def on_page(piece: str, text: str) -> bool:
-    """Whether a snippet piece is quoted from ``text`` (both normalised). A piece that
-    runs across a page break has the running header and footer in between, so a long
-    piece passes when nearly all its four-word runs are on the page."""
-    if piece in text:
-        return True
-    words = piece.split()
-    if len(words) < 8:
-        return False
-    grams = _grams(words)
-    return len(grams & _grams(text.split())) >= 0.8 * len(grams)
-
-
-def quantities(text: str) -> set[str]:
-    """The numbers of ``text`` that carry meaning ("350 °f", "3 min", "1-800-555-0142",
-    "$150.00"), in one canonical spelling; bare list numbers and counts are left out."""
-    plain = normalise(text)
-    found = {m.group(0) for m in _PHONE.finditer(plain)}
-    found |= {m.group(0).replace(" ", "").replace(",", "") for m in _MONEY.finditer(plain)}
-    for value, unit in _QUANTITY.findall(plain):
-        found.add(f"{value} {_UNITS[unit]}")
-    return found
-
-
-def position(fact: str, answer: str) -> int:
-    """Where ``fact`` first appears in the normalised ``answer``; -1 if it does not."""
-    return answer.find(normalise(fact))
+from validation.suite.pages import Pages, check_citation, quantities, snippet_pieces
 
 
 def answered(ctx):
@@ -145,26 +46,29 @@ def _no_cases(kind: str) -> Outcome:
 
 @check("text.facts", "text", "Grounded facts", pass_mark=80)
 def grounded_facts(ctx) -> Outcome:
+    """Fact recall: the share of the answerable cases' facts that their typed answers
+    state (``chat.judging.states``: case-insensitive, whole words, any spelling of
+    degrees; a declined answer states none), as ``bench chat``'s ``fact_recall``.
+    The details add its ``follow_up_accuracy``: the share of answerable follow-ups
+    answered, not declined, with every fact."""
     cases = [(c, a) for c, a in answered(ctx) if c.facts]
     if not cases:
         return _no_cases("answerable")
-    found_total = facts_total = 0
     rows = []
     for case, answer in cases:
-        text = normalise(answer.get("text", ""))
-        missing = [f for f in case.facts if position(f, text) < 0]
-        found_total += len(case.facts) - len(missing)
-        facts_total += len(case.facts)
         rows.append(
             {
                 "case": case.id,
+                "kind": case.kind,
                 "question": case.question,
                 "facts": case.facts,
-                "missing": missing,
-                "declined": answer.get("declined"),
+                "missing": missing(answer, case.facts),
+                "declined": declined(answer),
                 "answer": _excerpt(answer),
             }
         )
+    facts_total = sum(len(r["facts"]) for r in rows)
+    found_total = facts_total - sum(len(r["missing"]) for r in rows)
     recall = found_total / facts_total
     weak = [r for r in rows if r["missing"]]
     summary = f"{found_total} of {facts_total} expected facts stated ({recall:.0%} recall)"
@@ -173,9 +77,28 @@ def grounded_facts(ctx) -> Outcome:
     return Outcome(
         recall * 100,
         summary,
-        {"recall": round(recall, 3), "cases": rows},
+        {"figures": _fact_figures(ctx, rows), "cases": rows},
         "" if recall >= 0.8 else _facts_advice(weak),
     )
+
+
+def _fact_figures(ctx, rows: list[dict]) -> dict:
+    """``bench chat``'s fact recall (overall and per kind) and follow-up accuracy."""
+    kinds: dict[str, list[int]] = {}
+    for row in rows:
+        counted = kinds.setdefault(row["kind"], [0, 0])
+        counted[0] += len(row["facts"]) - len(row["missing"])
+        counted[1] += len(row["facts"])
+    follow_ups = [(c, a) for c, a in answered(ctx) if c.kind == "follow-up"]
+    whole = sum(not missing(a, c.facts) and not declined(a) for c, a in follow_ups)
+    found = sum(found for found, _ in kinds.values())
+    return {
+        "fact_recall": share(found, sum(total for _, total in kinds.values())),
+        "fact_recall_by_kind": {k: share(*counted) for k, counted in sorted(kinds.items())},
+        "follow_up_accuracy": share(whole, len(follow_ups)),
+        "answerable": len(answered(ctx)),
+        "follow_ups": len(follow_ups),
+    }
 
 
 def _facts_advice(weak: list[dict]) -> str:
@@ -191,126 +114,85 @@ def _facts_advice(weak: list[dict]) -> str:
 # --- citations --------------------------------------------------------------------------
 
 
-class _Pages:
-    """Page texts and image checks, fetched once per run through the client."""
-
-    def __init__(self, client):
-        self.client = client
-        self.texts: dict[tuple[int, int], str | None] = {}
-        self.failures: dict[tuple[int, int], str] = {}  # pages that did not load, and why
-        self.images: dict[str, str] = {}
-
-    def text(self, document_id: int, number: int) -> str | None:
-        """The page's text (``page_text``), or None if it cannot be read."""
-        key = (document_id, number)
-        if key not in self.texts:
-            url = f"/api/knowledge/documents/{document_id}/pages/{number}"
-            status, _, body = self.client.get(url)
-            self.texts[key] = page_text(json.loads(body)["text"]) if status == 200 else None
-            if status != 200:
-                self.failures[key] = f"GET {url}: HTTP {status}"
-        return self.texts[key]
-
-    def image(self, url: str | None) -> str:
-        """ "" when the image loads, else what went wrong."""
-        if not url:
-            return "no image URL"
-        if url not in self.images:
-            status, content_type, body = self.client.get(url)
-            problem = ""
-            if status != 200:
-                problem = f"HTTP {status}"
-            elif not content_type.startswith("image/") or not body:
-                problem = f"not an image ({content_type or 'no content type'})"
-            self.images[url] = problem
-        return self.images[url]
-
-
-def _check_citation(citation: dict, pages: _Pages) -> list[str]:
-    """What is wrong with one citation ([] when its snippet is on its pages and its
-    images load)."""
-    problems = []
-    document, numbers = citation["document_id"], citation.get("pages") or []
-    texts = [pages.text(document, n) for n in numbers]
-    if not texts:
-        problems.append("no page numbers")
-    elif any(t is None for t in texts):
-        problems.extend(
-            pages.failures[(document, n)] for n in numbers if (document, n) in pages.failures
-        )
-    else:
-        joined = " ".join(texts)
-        absent = [p for p in snippet_pieces(citation.get("snippet", "")) if not on_page(p, joined)]
-        if absent:
-            problems.append(f"snippet not on the page: {absent[0][:120]!r}")
-    for name in ("image_url", "thumbnail_url"):
-        problem = pages.image(citation.get(name))
-        if problem:
-            problems.append(f"{name} {citation.get(name)}: {problem}")
-    return problems
-
-
-def _cites_expected(case, citations: list[dict]) -> bool:
-    if not case.document:
-        return True
-    return any(
-        citation.get("filename") == case.document
-        and (not case.pages or set(case.pages) & set(citation.get("pages") or []))
-        for citation in citations
-    )
-
-
 @check("text.citations", "text", "Citations", pass_mark=90, blocking=True)
 def citations(ctx) -> Outcome:
+    """Citations that check out and point where the answer is. An answerable case
+    earns the share of its answer's citations whose snippet is on the cited pages and
+    whose page images load, provided the answer cites the case's expected place
+    (``chat.judging.cites_expected``: its document and pages, or any of its sections
+    by file name, heading or a page of its chapter PDF that holds it, as the page's
+    passages say); citing elsewhere earns nothing. The score is the mean
+    over answerable cases. ``section_cited`` is ``bench chat``'s figure: the share of
+    answerable cases naming a place whose answer cites it."""
     cases = answered(ctx)
     if not cases:
         return _no_cases("answerable")
-    pages = _Pages(ctx.client)
-    rows, credit, expected = [], 0.0, 0
+    pages = Pages(ctx.client)
+    rows, credit = [], 0.0
     for case, answer in cases:
         cited = answer.get("citations") or []
-        problems = {c.get("rank", i + 1): _check_citation(c, pages) for i, c in enumerate(cited)}
+        problems = {c.get("rank", i + 1): check_citation(c, pages) for i, c in enumerate(cited)}
         good = sum(1 for p in problems.values() if not p)
-        credit += good / len(cited) if cited else 0.0
-        on_source = _cites_expected(case, cited)
-        expected += on_source
+        on_source = cites_expected(case, answer, pages)
+        if cited and on_source is not False:
+            credit += good / len(cited)
         rows.append(
             {
                 "case": case.id,
+                "kind": case.kind,
                 "question": case.question,
                 "citations": len(cited),
                 "verified": good,
                 "problems": {k: v for k, v in problems.items() if v},
-                "expected": {"document": case.document, "pages": case.pages},
-                "cited": [[c.get("filename"), c.get("pages")] for c in cited],
+                "expected": {
+                    "document": case.document,
+                    "pages": case.pages,
+                    "sections": case.sections,
+                },
+                "cited": [[c.get("filename"), c.get("pages"), c.get("heading")] for c in cited],
                 "cites_expected": on_source,
             }
         )
-    score = credit / len(cases) * 100
+    judged = [r for r in rows if r["cites_expected"] is not None]
+    expected = sum(bool(r["cites_expected"]) for r in judged)
     uncited = [r for r in rows if not r["citations"]]
-    broken = [r for r in rows if r["problems"]]
     summary = (
         f"{len(cases) - len(uncited)} of {len(cases)} answers cite; "
         f"{sum(r['verified'] for r in rows)} of {sum(r['citations'] for r in rows)} "
-        f"citations verified on their pages; expected source cited in {expected} of {len(cases)}"
+        f"citations verified on their pages; expected source cited in {expected} of "
+        f"{len(judged)}"
     )
-    advice = ""
-    if uncited:
-        advice = f"{len(uncited)} answers cite nothing, e.g. {uncited[0]['question']!r}. "
-    if broken:
-        first = next(iter(broken[0]["problems"].values()))[0]
-        advice += f"Citations that do not check out, e.g. {first}."
     return Outcome(
-        score,
+        credit / len(cases) * 100,
         summary,
         {
+            "figures": {"section_cited": share(expected, len(judged)), "judged": len(judged)},
             "cases": rows,
-            "cites_expected_rate": round(expected / len(cases), 3),
+            "cites_expected_rate": share(expected, len(judged)),
             "pages_fetched": len(pages.texts),
             "images_fetched": len(pages.images),
         },
-        advice.strip(),
+        _citations_advice(rows, cases),
     )
+
+
+def _citations_advice(rows: list[dict], cases: list) -> str:
+    advice = []
+    uncited = [r for r in rows if not r["citations"]]
+    if uncited:
+        advice.append(f"{len(uncited)} answers cite nothing, e.g. {uncited[0]['question']!r}.")
+    elsewhere = [r for r in rows if r["citations"] and r["cites_expected"] is False]
+    if elsewhere:
+        case = next(c for c, _ in cases if c.id == elsewhere[0]["case"])
+        advice.append(
+            f"{len(elsewhere)} answers cite other passages than where the answer is, e.g. "
+            f"{case.question!r} should cite {expected_place(case)}: check retrieval."
+        )
+    broken = [r for r in rows if r["problems"]]
+    if broken:
+        first = next(iter(broken[0]["problems"].values()))[0]
+        advice.append(f"Citations that do not check out, e.g. {first}.")
+    return " ".join(advice)
 
 
 # --- procedures -----------------------------------------------------------------------
@@ -329,16 +211,26 @@ def in_order_run(positions: list[int]) -> int:
     return max(best, default=0)
 
 
+def stated_at(case, answer: dict) -> list[int]:
+    """Where the answer states each of the case's facts (``judge.position``); all -1
+    when it declined, as a declined answer states no fact."""
+    if declined(answer):
+        return [-1] * len(case.facts)
+    return [position(f, answer.get("text") or "") for f in case.facts]
+
+
 @check("text.procedures", "text", "Procedures in order", pass_mark=80)
 def procedures(ctx) -> Outcome:
+    """Procedure cases: the longest run of the case's steps (its facts, matched as
+    ``text.facts`` matches them) that the answer states in the manual's order, as a
+    share of the steps; the score is the mean over procedure cases."""
     cases = [c for c in ctx.of_kind("procedure") if c.facts]
     if not cases:
         return _no_cases("procedure")
     rows, credit = [], 0.0
     for case in cases:
         answer = ctx.typed(case)
-        text = normalise(answer.get("text", ""))
-        positions = [position(f, text) for f in case.facts]
+        positions = stated_at(case, answer)
         run = in_order_run(positions)
         credit += run / len(case.facts)
         rows.append(
@@ -370,7 +262,7 @@ def procedures(ctx) -> Outcome:
 # --- safety -----------------------------------------------------------------------------
 
 
-def _cited_quantities(answer: dict, pages: _Pages) -> set[str]:
+def _cited_quantities(answer: dict, pages: Pages) -> set[str]:
     found: set[str] = set()
     for citation in answer.get("citations") or []:
         found |= quantities(" ".join(snippet_pieces(citation.get("snippet", ""))))
@@ -381,14 +273,16 @@ def _cited_quantities(answer: dict, pages: _Pages) -> set[str]:
 
 @check("text.safety", "text", "Safety first, no invented numbers", pass_mark=90, blocking=True)
 def safety(ctx) -> Outcome:
+    """The lower of two shares: safety cases whose answer states the safety step (the
+    case's first fact, matched as ``text.facts`` matches it) before any other fact, and
+    answers (not declined) whose every number with a unit is in what they cite."""
     cases = [c for c in ctx.of_kind("safety") if c.facts]
     if not cases:
         return _no_cases("safety")
     order_rows = []
     for case in cases:
         answer = ctx.typed(case)
-        text = normalise(answer.get("text", ""))
-        first, *rest = [position(f, text) for f in case.facts]
+        first, *rest = stated_at(case, answer)
         ahead = first >= 0 and all(p < 0 or first < p for p in rest)
         order_rows.append(
             {
@@ -400,10 +294,10 @@ def safety(ctx) -> Outcome:
                 "answer": _excerpt(answer),
             }
         )
-    pages = _Pages(ctx.client)
+    pages = Pages(ctx.client)
     number_rows = []
     for case, answer in answered(ctx):
-        if answer.get("declined"):
+        if declined(answer):
             continue
         stated = quantities(answer.get("text", ""))
         unsupported = sorted(stated - _cited_quantities(answer, pages)) if stated else []
@@ -447,25 +341,37 @@ def safety(ctx) -> Outcome:
 
 @check("text.declines", "text", "Declines off-topic questions", pass_mark=90, blocking=True)
 def declines(ctx) -> Outcome:
+    """The share of all cases handled right: off-topic ones declined, answerable ones
+    answered (an answer is declined when flagged so or in the decline's own words, as
+    ``bench chat`` tells). The details give the benchmark's ``decline_accuracy`` (over
+    off-topic cases) and ``false_decline_rate`` (over answerable ones)."""
     if not ctx.cases:
         return _no_cases("golden")
     rows = []
     for case in ctx.cases:
         answer = ctx.typed(case)
-        declined = bool(answer.get("declined"))
+        said_no = declined(answer)
         rows.append(
             {
                 "case": case.id,
+                "kind": case.kind,
                 "question": case.question,
                 "answerable": case.answerable,
-                "declined": declined,
-                "right": declined != case.answerable,
+                "declined": said_no,
+                "right": said_no != case.answerable,
                 "answer": _excerpt(answer, 200),
             }
         )
     right = sum(r["right"] for r in rows)
     wrongly_answered = [r for r in rows if not r["answerable"] and not r["declined"]]
     wrongly_declined = [r for r in rows if r["answerable"] and r["declined"]]
+    off_topic = sum(not r["answerable"] for r in rows)
+    figures = {
+        "decline_accuracy": share(off_topic - len(wrongly_answered), off_topic),
+        "false_decline_rate": share(len(wrongly_declined), len(rows) - off_topic),
+        "off_topic": off_topic,
+        "answerable": len(rows) - off_topic,
+    }
     summary = (
         f"{right} of {len(rows)} handled right: {len(wrongly_answered)} off-topic answered, "
         f"{len(wrongly_declined)} answerable declined"
@@ -481,4 +387,6 @@ def declines(ctx) -> Outcome:
             f"Answerable questions were declined, e.g. {wrongly_declined[0]['question']!r}: "
             "check that the manuals are loaded and searchable."
         )
-    return Outcome(right / len(rows) * 100, summary, {"cases": rows}, " ".join(advice))
+    return Outcome(
+        right / len(rows) * 100, summary, {"figures": figures, "cases": rows}, " ".join(advice)
+    )

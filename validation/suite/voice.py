@@ -12,9 +12,9 @@ import re
 import statistics
 import time
 
-from chat.benchmarks.chat import missing_facts
 from validation.suite import Outcome, check
 from validation.suite.context import Case, Context
+from validation.suite.judge import missing
 from voice import audio, speech, tts
 from voice.text import normalize, wer
 
@@ -54,11 +54,12 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def found_facts(answer: dict | None, facts: list[str]) -> list[str]:
-    """The case's facts that ``answer`` states (chat's benchmark rule)."""
+    """The facts that ``answer`` states, judged as the text tests judge them
+    (``chat.judging``'s rules: none when the answer declined or failed)."""
     if not answer or answer.get("status") == "failed":
         return []
-    missing = set(missing_facts(answer.get("text", ""), facts))
-    return [f for f in facts if f not in missing]
+    left_out = set(missing(answer, facts))
+    return [f for f in facts if f not in left_out]
 
 
 def cited(answer: dict | None, *, first_page_only: bool = False) -> list[list]:

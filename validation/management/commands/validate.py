@@ -35,7 +35,8 @@ class Command(BaseCommand):
             "--cases",
             type=Path,
             metavar="FILE",
-            help="golden cases from this JSON file instead of the stored ones",
+            help="golden cases from this JSON file instead of the stored ones (the cases "
+            "format, or the question-set format bench chat reads)",
         )
         parser.add_argument(
             "--json", action="store_true", dest="as_json", help="print one JSON object"
