@@ -405,6 +405,7 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
             for u in ranked
             if u not in chosen
             and not _overlaps(u, chosen)
+            and not _another_row(u, best, named)
             # another section must score nearly as well to join
             and u.score >= best.score - spread * (KEEP if u.section == best.section else ELSEWHERE)
         ]
@@ -433,6 +434,15 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
     else:
         chosen = [chosen[0], *sorted(chosen[1:], key=lambda u: (u.source.n, u.position))]
     return Plan(chosen, reading=reading)
+
+
+def _another_row(unit: Unit, best: Unit, named: set[int]) -> bool:
+    """Another row of the best row's table that names nothing the question asks about
+    beyond what is named already: the nuggets' row beside the fries' for "fries"."""
+    same_table = unit.block.kind == best.block.kind == "row" and (
+        unit.block.caption == best.block.caption and unit.source is best.source
+    )
+    return same_table and not (unit.matched - named)
 
 
 def _safety_steps(reading: Reading, best: Unit, chosen: list[Unit]) -> list[Unit]:
