@@ -171,6 +171,8 @@ def test_words_missing_from_the_dictionary_get_a_pronunciation():
     assert lexicon["frostwell"][0].startswith("F R AO S T")
     assert lexicon["qzxv"]  # letter rules when espeak-ng has nothing useful
     assert vocabulary.letter_phones("platen") == "P L AE T EH N"
+    # a "q" without its "u" has no rule: it is passed over, not looped on forever
+    assert vocabulary.letter_phones("iraq") == "IH R AE"
     assert vocabulary.ipa_to_cmu("tʃˈiːz") == "CH IY Z"
 
 

@@ -617,4 +617,6 @@ def letter_phones(word: str) -> str:
                     phones.append(sound)
                 i += len(letters)
                 break
+        else:
+            i += 1  # a letter no rule covers (a "q" without its "u"): silent, and go on
     return " ".join(phones)
