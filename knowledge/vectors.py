@@ -209,6 +209,7 @@ class _Index:
     documents: np.ndarray  # their document ids
     kinds: np.ndarray  # their documents' kinds
     matrix: np.ndarray  # (n, DIM) float32: the chunks' vectors
+    known: frozenset  # the chunk ids, as a set
     units: np.ndarray  # (m, DIM) float32: every unit's vector
     starts: np.ndarray  # where each chunk's units start in ``units``, for chunks with any
     owners: np.ndarray  # the row of ``matrix`` of those chunks
@@ -266,6 +267,7 @@ def index() -> _Index:
             np.array([r[1] for r in rows], dtype=np.int64),
             np.array([r[2] for r in rows], dtype=object),
             matrix,
+            frozenset(r[0] for r in rows),
             np.concatenate(units) if units else np.zeros((0, DIM), dtype=np.float32),
             np.array(starts, dtype=np.int64),
             np.array(owners, dtype=np.int64),

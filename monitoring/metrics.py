@@ -173,11 +173,12 @@ def _flat(text: str) -> str:
 
 
 def _snippet_on(snippet: str, page_text: str) -> bool:
-    """Every piece of the snippet (between the "…" marks of a cut) is in the text."""
+    """Every piece of the snippet (between the "…" marks of a cut, and a table's cells
+    between its " | ": the page lays cells out in its own order) is in the text."""
     if not page_text:
         return False
     plain = _flat(html.unescape(re.sub(r"<[^>]+>", "", snippet)))
-    pieces = [p.strip(" .") for p in re.split(r"…|\.\.\.", plain)]
+    pieces = [p.strip(" .") for p in re.split(r"…|\.\.\.|\s\|\s", plain)]
     pieces = [p for p in pieces if len(p) >= 8]
     return bool(pieces) and all(p in page_text for p in pieces)
 

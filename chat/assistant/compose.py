@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from knowledge.background import Baseline
 from knowledge.reading import Block, labelled
 from knowledge.words import stems
 
@@ -98,7 +99,7 @@ def plan(
     voice: bool = False,
     question_vector: np.ndarray | None = None,
     unit_vectors: dict | None = None,
-    background: tuple[float, float] | None = None,
+    background: Baseline | None = None,
 ) -> Plan | None:
     """What to say, or None when the passages do not answer the question."""
     if not sources or not (question.concepts or question_vector is not None):
@@ -184,12 +185,18 @@ def _columns(block: Block, reading: Reading) -> list[str]:
     and a cook-time table: the oil temperature and the cook time). [] for all."""
     question = reading.question
     names, values = block.header[1:], block.cells[1:]
+    # how long or how hot something cooks or holds: its times and temperatures go together
+    wanted = question.wants
+    if set(wanted) & {"duration", "temperature"}:
+        wanted = (*wanted, "duration", "temperature")
     chosen = []
     for name, value in zip(names, values, strict=False):
         named = matches(question, stems(name)) & reading.strong
-        if value and (named or has_figure(value, question.wants)):
+        if value and (named or has_figure(value, wanted)):
             chosen.append(name)
-    return chosen if 0 < len(chosen) < len([v for v in values if v]) else []
+    # one column alone is too little to go on (a display message's meaning without what
+    # to do about it): then the whole row
+    return chosen if 1 < len(chosen) < len([v for v in values if v]) else []
 
 
 def _plain(sentence: str) -> str:
@@ -509,9 +516,10 @@ def _completed(reading: Reading, unit: Unit) -> Unit:
 
 def _spread(ranked: list[Unit]) -> float:
     """How far apart this question's scores are: the best minus the SPREAD_RANK-th."""
-    if len(ranked) < 2:
+    scores = sorted((u.score for u in ranked), reverse=True)  # by score, whatever the order
+    if len(scores) < 2:
         return 1.0
-    return max(ranked[0].score - ranked[min(SPREAD_RANK, len(ranked)) - 1].score, 1e-6)
+    return max(scores[0] - scores[min(SPREAD_RANK, len(scores)) - 1], 1e-6)
 
 
 def _urgency(text: str) -> int:

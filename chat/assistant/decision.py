@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import re
 
-from . import background, calibration
+from knowledge import background
+
+from . import calibration
 from .scoring import Reading, Unit
 
 TOP = 5  # units the signals look at
@@ -63,10 +65,10 @@ def answers(reading: Reading) -> bool:
     if question.identity and not any(_defines(question, u) for u in reading.ranked()[:TOP]):
         return False  # "who is our district manager?": the manuals name roles, not people
     found = signals(reading)
-    if found["no_figure"]:
-        return False  # "what time ...?" and no passage holds a time: it cannot be said
-    by_meaning = found["closeness"] >= calibration.CLOSENESS
-    return found["coverage"] >= calibration.RELEVANCE or by_meaning
+    if found["no_figure"] and question.wants[:1] == ("clock",):
+        return False  # "what time ...?" and no passage holds a time of day: it cannot be said
+    by_words = found["coverage"] >= calibration.RELEVANCE and not found["no_figure"]
+    return by_words or found["closeness"] >= calibration.CLOSENESS
 
 
 def _defines(question, unit: Unit) -> bool:

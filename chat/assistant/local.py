@@ -28,10 +28,10 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
 
-from knowledge import vectors
+from knowledge import background, vectors
 from knowledge.models import Chunk
 
-from . import background, vocabulary
+from . import vocabulary
 from .agent import SAFETY_STYLE, VOICE_STYLE
 from .compose import Source, plan, write
 from .events import DECLINE

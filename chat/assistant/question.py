@@ -51,7 +51,7 @@ _WANTS = [
         1,
     ),
     (
-        r"\bwhat temp|\b(?<!low )(?<!high )temp(?:erature)?s?\b|\bhow (?:hot|cold|warm)\b"
+        r"\bwhat temp|(?<![\w-])(?<!low )(?<!high )temp(?:erature)?s?\b|\bhow (?:hot|cold|warm)\b"
         r"|\bdegrees\b",
         ("temperature",),
         "temp temps temperature temperatures hot cold warm degrees",

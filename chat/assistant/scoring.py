@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from knowledge.background import Baseline
 from knowledge.reading import Block, Sentence, pieces, read, unit_text
 from knowledge.safety import REDACTED, addresses_assistant
 from knowledge.words import stem, stems, tokens
@@ -89,7 +90,7 @@ class Reading:
     weights: list[float]
     unknown: float = 0.0  # share of the question's weight in words no passage uses
     numbers: frozenset[str] = frozenset()
-    background: tuple[float, float] | None = None  # ``background.baseline()`` of the store
+    background: Baseline | None = None  # ``knowledge.background.baseline()`` of the store
 
     def weight(self, concepts: set[int]) -> float:
         return sum(self.weights[i] for i in concepts)
@@ -124,7 +125,7 @@ def read_passages(
     *,
     question_vector: np.ndarray | None = None,
     unit_vectors: dict | None = None,
-    background: tuple[float, float] | None = None,
+    background: Baseline | None = None,
 ) -> Reading:
     """Every unit of the passages with its features and score. Text that addresses an
     AI assistant rather than the reader is never a unit."""
@@ -233,7 +234,17 @@ def _measure(reading: Reading, question_vector: np.ndarray | None) -> None:
             cosine = unit.features["chunk"]  # a unit read since it was embedded: its chunk's
         if cosine is not None:
             cosines.append(cosine)
-        unit.features["cosine"] = cosine if cosine is not None else 0.0
+        unit.features["cosine"] = cosine if cosine is not None else np.nan
+    # A passage not embedded yet (a document just ingested) is neither close nor far in
+    # meaning: it takes the others' average, and is judged by its words.
+    middle = float(np.mean(cosines)) if cosines else 0.0
+    chunks = [u.features["chunk"] for u in reading.units if u.features.get("chunk")]
+    middle_chunk = float(np.mean(chunks)) if chunks else 0.0
+    for unit in reading.units:
+        if np.isnan(unit.features["cosine"]):
+            unit.features["cosine"] = middle
+        if not unit.features.get("chunk"):
+            unit.features["chunk"] = middle_chunk
     sections: dict[tuple[str, str], set[int]] = {}
     for unit in reading.units:
         found = sections.setdefault(unit.section, set(reading.context[unit.section]))

@@ -156,9 +156,10 @@ def _search(data, names, start: np.ndarray, steps: int) -> np.ndarray:
 
 
 def _answers(found: dict, closeness: float) -> bool:
-    if found["no_figure"]:
-        return False
-    return found["coverage"] >= calibration.RELEVANCE or found["closeness"] >= closeness
+    """``decision.answers`` with another closeness threshold (its identity and clock
+    rules aside)."""
+    by_words = found["coverage"] >= calibration.RELEVANCE and not found["no_figure"]
+    return by_words or found["closeness"] >= closeness
 
 
 def _decline_figures(signals, closeness: float) -> dict:

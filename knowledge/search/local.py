@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connections
 
-from knowledge import vectors
+from knowledge import background, vectors
 from knowledge.models import Chunk
 
 from . import fts5, postgres
@@ -57,6 +57,12 @@ class LocalBackend:
         for ranking in (list(rows), [pk for pk, _ in by_meaning]):
             for rank, pk in enumerate(ranking, 1):
                 fused[pk] = fused.get(pk, 0.0) + 1.0 / (RRF_K + rank)
+        # A chunk not embedded yet (its document was just ingested) cannot be found by
+        # meaning: its rank by words counts for both, rather than half.
+        embedded = vectors.index().known
+        for rank, pk in enumerate(rows, 1):
+            if pk not in embedded:
+                fused[pk] += 1.0 / (RRF_K + rank)
         best = sorted(fused, key=lambda pk: (-fused[pk], pk))[:top_k]
         found = {pk: _passage(rows[pk]) for pk in best if pk in rows}
         missing = [pk for pk in best if pk not in rows]
@@ -79,14 +85,18 @@ def _question_vector(query: str):
 
 
 def _by_meaning(vector, filters: Filters) -> list[tuple[int, float]]:
-    """Chunks nearest the question's embedding; [] without one, or when nothing is
-    embedded yet (search by words goes on alone)."""
+    """Chunks nearest the question's embedding that are closer to it than everyday
+    questions come to this store's text (``background``); [] without an embedding, or
+    when nothing is embedded yet (search by words goes on alone)."""
     if vector is None:
         return []
     try:
         if not len(vectors.index().ids):
             return []
-        return vectors.nearest(vector, POOL, filters)
+        found = vectors.nearest(vector, POOL, filters)
+        measured = background.baseline()
+        floor = measured.chunk_floor if measured is not None else -1.0
+        return [(pk, closeness) for pk, closeness in found if closeness >= floor]
     except Exception:
         logger.warning("search by meaning failed; searching by words only", exc_info=True)
         return []

@@ -88,7 +88,7 @@ def test_it_reads_the_evaluation_format_over_a_corpus_and_judges_citations(tmp_p
         "# Code 7-101.10 Cold Holding\n\nCut melons shall be held at 41°F or below.\n"
     )
     (corpus / "7-103.14.md").write_text(
-        "# Code 7-103.14 Pests\n\nDead rodents shall be removed from traps daily.\n"
+        "# Code 7-103.14 Sliced Tomatoes\n\nSliced tomatoes shall be held at 45°F or below.\n"
     )
     questions = [
         {
@@ -101,11 +101,11 @@ def test_it_reads_the_evaluation_format_over_a_corpus_and_judges_citations(tmp_p
         },
         {
             "id": "melon-2",
-            "question": "and the dead mice in the traps?",
+            "question": "and sliced tomatoes?",
             "kind": "follow-up",
             "answerable": True,
             "history": ["how cold do cut melons have to be?"],
-            "must_include": ["daily"],
+            "must_include": ["45°F"],
             "expected_sections": ["7-103.14"],
         },
         {"id": "game", "question": "who won the game last night?", "kind": "off-corpus",

@@ -10,20 +10,20 @@ pytestmark = pytest.mark.django_db
 
 def test_declined_questions_are_grouped_by_wording_with_counts(alice, bob, fryer):
     for user, question in [
-        (alice, "what is the employee discount on meals"),
-        (bob, "employee discount on meals?"),
-        (alice, "What's the employee meal discount"),
+        (alice, "what is the guest wifi password"),
+        (bob, "guest wifi password?"),
+        (alice, "What's the wifi password for guests"),
         (bob, "how do i book vacation days"),
         (alice, "how long do fries cook"),  # answered: not a gap
     ]:
         ask(user, question)
     gaps = services.knowledge_gaps()
     assert [g["count"] for g in gaps] == [3, 1]
-    assert gaps[0]["question"] == "What's the employee meal discount"  # the newest wording
+    assert gaps[0]["question"] == "What's the wifi password for guests"  # the newest wording
     assert set(gaps[0]["examples"]) == {
-        "what is the employee discount on meals",
-        "employee discount on meals?",
-        "What's the employee meal discount",
+        "what is the guest wifi password",
+        "guest wifi password?",
+        "What's the wifi password for guests",
     }
     assert gaps[1]["question"] == "how do i book vacation days"
     assert all("fries" not in g["question"] for g in gaps)

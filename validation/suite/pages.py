@@ -82,9 +82,11 @@ def page_text(text: str) -> str:
 
 
 def snippet_pieces(snippet: str) -> list[str]:
-    """The quoted runs of a citation's snippet: tags stripped, split at the ellipses."""
+    """The quoted runs of a citation's snippet: tags stripped, split at the ellipses and
+    at a table's " | " (the page lays a table's cells out in its own order)."""
     plain = html.unescape(_TAG.sub("", snippet or ""))
-    return [p for p in (page_text(part) for part in plain.split("…")) if p]
+    parts = [cell for part in plain.split("…") for cell in part.split(" | ")]
+    return [p for p in (page_text(part) for part in parts) if p]
 
 
 def _grams(words: list[str], n: int = 4) -> set[tuple[str, ...]]:
