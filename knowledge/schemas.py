@@ -52,6 +52,9 @@ class DocumentOut(Schema):
     pages_done: int
     progress: float = Field(ge=0, le=1, description="Share of pages ingested, 0..1.")
     chunk_count: int
+    vectors_done: int = Field(
+        description="Passages whose embeddings are stored: found by meaning as well as words."
+    )
     uploaded_by: str | None = Field(description="Username of the uploader.")
     created_at: datetime
     updated_at: datetime

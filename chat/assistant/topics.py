@@ -86,7 +86,7 @@ _RULES = [
             r"allerg",
             r"gluten",
             r"peanut",
-            r"temp",
+            r"(?<!-)temp",  # not a display message such as HI-TEMP
             r"hot hold",
             r"cold hold",
             r"cook(?:ed)? to",

@@ -130,6 +130,12 @@
     fillWarnings(row, doc);
     setText(row, "pages", String(doc.page_count));
     setText(row, "chunks", String(doc.chunk_count));
+    // Embeddings follow ingestion: until all are stored, search finds some passages by
+    // words only.
+    each(row, "meaning", function (el) {
+      el.hidden = doc.status !== "ready" || doc.vectors_done >= doc.chunk_count;
+      el.textContent = doc.vectors_done + " by meaning so far";
+    });
     setText(row, "uploaded_by", doc.uploaded_by || "\u2014");
     each(row, "created_at", function (el) {
       var time = document.createElement("time");

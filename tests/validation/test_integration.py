@@ -49,7 +49,8 @@ def test_the_upload_round_trip_leaves_nothing_behind(context):
     assert details["word"] in details["answer"]["text"]
     document_id = details["upload"]["id"]
     assert context.client.document(document_id) is None
-    assert context.client.search(details["word"])["results"] == []
+    left = context.client.search(details["word"])["results"]  # others may come by meaning
+    assert all(r["document_id"] != document_id for r in left)
 
 
 @pytest.mark.django_db
