@@ -195,8 +195,9 @@ def test_the_ingest_command_prints_one_json_object_per_document(tmp_path):
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["filename"] for r in rows] == ["a.md", "b.txt"]
     for row in rows:
-        assert set(row) == {"id", "title", "filename", "status", "pages", "chunks"}
+        assert set(row) == {"id", "title", "filename", "status", "pages", "chunks", "embedded"}
         assert row["status"] == "ready" and row["pages"] == 1 and row["chunks"] >= 1
+        assert row["embedded"] == row["chunks"]  # searchable by meaning as well
 
 
 def test_the_ingest_command_reports_rejected_files_and_fails(tmp_path):

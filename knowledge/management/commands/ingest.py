@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from knowledge import services
+from knowledge import services, vectors
 from knowledge.ingest.detect import NAME_KINDS, Rejected
 from knowledge.tasks import ingest_document
 
@@ -45,8 +45,11 @@ class Command(BaseCommand):
             return {**base, "status": "rejected", "error": f"{path.name}: {exc}"}
         if queue:
             ingest_document.delay(document.pk)
-        elif document.status != document.Status.READY:
-            document = services.ingest(document.pk)
+        else:
+            if document.status != document.Status.READY:
+                document = services.ingest(document.pk)
+            # in this process too: search by meaning needs no worker afterwards
+            document = vectors.embed_document(document.pk) or document
         return {
             "id": document.pk,
             "title": document.title,
@@ -54,6 +57,7 @@ class Command(BaseCommand):
             "status": document.status,
             "pages": document.page_count,
             "chunks": document.chunk_count,
+            "embedded": document.vectors_done,
             **({"error": document.error} if document.error else {}),
         }
 
