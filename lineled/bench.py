@@ -187,6 +187,7 @@ def worker(var: Path, queue: str, *, timeout: float = 90):
         "PYTHONUNBUFFERED": "1",
         "DATABASE_URL": database_url(),
         "LINELED_VAR_DIR": str(var),
+        "LINELED_EMBED_CACHE": settings.EMBED_CACHE or "off",  # the same texts, computed once
         "LINELED_QUEUE_DIR": str(settings.CELERY_QUEUE_DIR),
     }
     log = var / "worker.log"

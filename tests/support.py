@@ -29,6 +29,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     """The environment minus the profile variables, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS_TO_DROP}
     env["PYTHONUNBUFFERED"] = "1"
+    # A child with a var folder of its own still reads the embeddings this run computed
+    # (the cache is keyed by model and text: what it holds is the same in any store).
+    env["LINELED_EMBED_CACHE"] = settings.EMBED_CACHE or "off"
     env.update(extra)
     return env
 
