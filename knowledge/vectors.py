@@ -151,11 +151,16 @@ def _key(kind: str, text: str) -> bytes:
 # --- At ingestion ---------------------------------------------------------------------
 
 
-def chunk_vectors(title: str, heading: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(the chunk's vector, its units' vectors) for a chunk's text."""
+def chunk_texts(title: str, heading: str, text: str) -> list[str]:
+    """What a chunk's vectors are made from: its units, then its title and heading."""
     pieces = reading.units(text)[:MAX_UNITS]
     context = " › ".join(p for p in (title, heading) if p)
-    matrix = embed([*pieces, context or text[:200]])
+    return [*pieces, context or text[:200]]
+
+
+def chunk_vectors(title: str, heading: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the chunk's vector, its units' vectors) for a chunk's text."""
+    matrix = embed(chunk_texts(title, heading, text))
     rows, head = matrix[:-1], matrix[-1]
     mean = rows.mean(axis=0) if len(rows) else np.zeros(DIM, dtype=np.float32)
     return _unit(mean + HEADING_WEIGHT * head), rows
@@ -321,6 +326,34 @@ def stored(chunk_ids: list[int]) -> dict[int, Stored]:
         pieces = reading.units(text)[: len(matrix)]
         found[pk] = Stored(unpack(vector)[0], {p: matrix[i] for i, p in enumerate(pieces)})
     return found
+
+
+# --- Vectors shipped with known documents ------------------------------------------------
+
+
+def export(texts: list[str], path: Path) -> int:
+    """Write the passage vectors of ``texts`` (from the cache, or computed) to ``path``
+    (.npz: sha1 keys and float16 rows), for documents that ship with the app."""
+    unique = list(dict.fromkeys(_clip(t) for t in texts))
+    matrix = embed(unique)
+    keys = np.frombuffer(b"".join(_key("passage", t) for t in unique), dtype=np.uint8)
+    np.savez_compressed(path, keys=keys.reshape(-1, 20), vectors=matrix.astype(np.float16))
+    return len(unique)
+
+
+def seed(path: Path) -> int:
+    """Put the vectors of ``export``'s file into the cache (those it lacks), so the
+    documents they were made for are embedded without the model: a fresh install
+    loads the demo manuals in seconds. Vectors of another model never match a key."""
+    if not settings.EMBED_CACHE or not Path(path).exists():
+        return 0
+    with np.load(path) as shipped:
+        keys = [bytes(row) for row in shipped["keys"]]
+        rows = shipped["vectors"].astype(np.float32)
+    have = _cache().get(keys)
+    missing = {k: row for k, row in zip(keys, rows, strict=True) if k not in have}
+    _cache().put(missing)
+    return len(missing)
 
 
 # --- The file of computed vectors -------------------------------------------------------

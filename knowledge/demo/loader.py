@@ -9,6 +9,9 @@ from knowledge import services, vectors
 from knowledge.models import Document
 
 MANUALS = Path(__file__).resolve().parent / "manuals"
+# The manuals' embeddings, made by ``export_embeddings`` (see README.md): loading them
+# needs no model time on a fresh install.
+EMBEDDINGS = Path(__file__).resolve().parent / "embeddings.npz"
 
 
 @dataclass
@@ -26,6 +29,7 @@ def load(paths: list[Path] | None = None) -> list[Loaded]:
     already ready is left alone, one that failed, never finished or was ingested by
     older rules is ingested again."""
     results = []
+    vectors.seed(EMBEDDINGS)
     for path in paths or manual_paths():
         data = path.read_bytes()
         document, created = services.add_document(
@@ -44,3 +48,13 @@ def load(paths: list[Path] | None = None) -> list[Loaded]:
         document = vectors.embed_document(document.pk) or document
         results.append(Loaded(document, "added" if created else "reingested"))
     return results
+
+
+def export_embeddings() -> int:
+    """Write the loaded demo manuals' embeddings to EMBEDDINGS (after ``load``); run it
+    whenever the manuals or how they are read change."""
+    texts = []
+    for item in load():
+        for heading, text in item.document.chunks.values_list("heading", "text"):
+            texts += vectors.chunk_texts(item.document.title, heading, text)
+    return vectors.export(texts, EMBEDDINGS)

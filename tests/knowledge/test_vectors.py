@@ -123,3 +123,18 @@ def test_a_text_embedded_once_is_read_from_the_cache_file(settings, tmp_path, mo
     assert np.array_equal(vectors.embed(["Lock the back door at 11:00 pm."]), first)
     with pytest.raises(RuntimeError):
         vectors.embed(["A sentence never embedded before."])
+
+
+def test_the_demo_manuals_ship_with_their_embeddings(settings, tmp_path, monkeypatch):
+    """A fresh install loads the demo manuals without the model: if this fails, the
+    manuals or how they are read changed; run loader.export_embeddings() again."""
+    from knowledge.demo import loader
+
+    settings.EMBED_CACHE = str(tmp_path / "fresh.sqlite3")
+
+    def no_model():
+        raise RuntimeError("a demo manual's text is not in knowledge/demo/embeddings.npz")
+
+    monkeypatch.setattr(vectors, "_load", no_model)
+    documents = [item.document for item in loader.load()]
+    assert len(documents) == 7 and all(vectors.is_current(d) for d in documents)
