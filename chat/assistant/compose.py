@@ -45,6 +45,7 @@ __all__ = ["Plan", "Source", "plan", "render", "write"]
 SPREAD_RANK = 10
 KEEP = 0.6  # more units join the best one within this share
 ELSEWHERE = 0.35  # ... within this share, for units from another section
+OTHER_DOCUMENT = 0.5  # another document's best unit joins within this share
 LIST_MARGIN = 0.8  # a list answers when one of its steps is within this share
 LIST_SPREAD = 0.75  # ... or, asked how, when it names this share of what the best section does
 URGENT_MARGIN = 0.4  # in an emergency, the most urgent of the units within this share first
@@ -423,6 +424,9 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
         )
         chosen.append(unit)
         named |= unit.matched
+    other = _other_document(ranked, chosen, best, spread)
+    if other is not None:
+        chosen = [*chosen[: limit - 1], other]
     if safety_first and best.block.is_step:
         chosen += _safety_steps(reading, best, chosen)[: max(0, limit + 1 - len(chosen))]
     if question.strict and not any(has_figure(u.text, question.wants) for u in chosen):
@@ -441,6 +445,23 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
     else:
         chosen = [chosen[0], *sorted(chosen[1:], key=lambda u: (u.source.n, u.position))]
     return Plan(chosen, reading=reading)
+
+
+def _other_document(ranked: list[Unit], chosen: list[Unit], best: Unit, spread: float):
+    """The best unit of another document, when it scores nearly as well and the answer
+    quotes one document only: a store's own SOP and the code it follows may both
+    answer, in other words, and the crew should see both."""
+    titles = {u.source.title for u in chosen}
+    if len(titles) > 1:
+        return None
+    return next(
+        (
+            u
+            for u in ranked
+            if u.source.title not in titles and u.score >= best.score - OTHER_DOCUMENT * spread
+        ),
+        None,
+    )
 
 
 def _another_row(unit: Unit, best: Unit, named: set[int]) -> bool:
