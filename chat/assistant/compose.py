@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from knowledge.background import Baseline
-from knowledge.reading import Block, labelled
-from knowledge.words import stems
+from knowledge.reading import Block
 
 from . import decision
 from .question import Question, has_figure
-from .scoring import Reading, Source, Unit, matches, read_passages
+from .scoring import Reading, Source, Unit, read_passages
 from .vocabulary import Vocabulary
+from .wording import render
 
 __all__ = ["Plan", "Source", "plan", "render", "write"]
 
@@ -45,15 +45,11 @@ __all__ = ["Plan", "Source", "plan", "render", "write"]
 SPREAD_RANK = 10
 KEEP = 0.6  # more units join the best one within this share
 ELSEWHERE = 0.35  # ... within this share, for units from another section
-OTHER_DOCUMENT = 0.5  # another document's best unit joins within this share
 LIST_MARGIN = 0.8  # a list answers when one of its steps is within this share
 LIST_SPREAD = 0.75  # ... or, asked how, when it names this share of what the best section does
 URGENT_MARGIN = 0.4  # in an emergency, the most urgent of the units within this share first
 MAX_FACTS = {"text": 3, "voice": 2}
 MAX_STEPS = {"text": 15, "voice": 3}
-LONG_UNIT = 600  # characters: a longer unit is shortened to the clauses that answer
-KEPT_CLAUSES = 2  # ... its first clause and this many more
-_STOP_AT_END = re.compile(r"([.!?:;])([\"')\]]?)$")
 _LEAD_IN = re.compile(r"\b(?:steps?|in order|follow these|as follows|following)\b|:$", re.I)
 _SAFETY = [  # what to do first in an emergency, most urgent first
     re.compile(
@@ -68,15 +64,6 @@ _SAFETY = [  # what to do first in an emergency, most urgent first
     ),
     re.compile(r"\b(?:never|do not|don't)\b", re.IGNORECASE),
 ]
-# A regulation's paragraph label at the start of a sentence ("(C) ", "(2) ") and the
-# cross-reference that opens many of its sentences ("Except as specified in ¶ (D) of
-# this section, "): the crew needs the rule, not where its exceptions are.
-_LABEL = re.compile(r"^\((?:[A-Z]|\d{1,2}|[a-z]{1,3})\)\s+")
-_EXCEPT = re.compile(
-    r"^Except (?:as|when|where) (?:specified|provided|allowed|otherwise)[^,]{0,160}?"
-    r"(?:section|§\s*[\d.-]+|\)),\s+(?=\S)",
-    re.IGNORECASE,
-)
 
 
 @dataclass
@@ -155,112 +142,6 @@ def write(answer: Plan, *, voice: bool = False) -> Iterator[str]:
 
 
 _LISTED = ("step", "bullet", "row")
-
-
-def render(
-    unit: Unit, *, voice: bool = False, numbered: bool = True, reading: Reading | None = None
-) -> str:
-    """The unit's text with its marker before each sentence's stop."""
-    marker = f" [{unit.source.n}]"
-    texts = [_plain(s.text) for s in unit.sentences]
-    if reading is not None and unit.block.cells and (columns := _columns(unit.block, reading)):
-        texts = [labelled(unit.block, columns)]  # the row's values the question asks for
-    if reading is not None and len(" ".join(texts)) > LONG_UNIT:
-        texts = [_shortened(" ".join(texts), reading)]
-    text = " ".join(_mark(t, marker) for t in texts if t)
-    block = unit.block
-    if block.is_step and numbered:
-        return f"Step {block.label}: {text}" if voice else f"{block.label}. {text}"
-    if block.kind == "row" and block.caption:
-        return f"{block.caption.split(' (')[0].strip()}: {text}"
-    if block.kind == "bullet" and block.lead:
-        return f"{block.lead} {text}"
-    if block.kind == "callout" and block.label and block.label != "NOTE":
-        return f"{block.label.capitalize()}: {text}"
-    return text
-
-
-def _columns(block: Block, reading: Reading) -> list[str]:
-    """The columns of a table row a question asks for: those whose header names one of
-    its concepts or whose value is the kind of figure it wants ("how hot and how long"
-    and a cook-time table: the oil temperature and the cook time). [] for all."""
-    question = reading.question
-    names, values = block.header[1:], block.cells[1:]
-    # how long or how hot something cooks or holds: its times and temperatures go together
-    wanted = question.wants
-    if set(wanted) & {"duration", "temperature"}:
-        wanted = (*wanted, "duration", "temperature")
-    chosen = []
-    for name, value in zip(names, values, strict=False):
-        named = matches(question, stems(name)) & reading.strong
-        if value and (named or has_figure(value, wanted)):
-            chosen.append(name)
-    # one column alone is too little to go on (a display message's meaning without what
-    # to do about it): then the whole row
-    return chosen if 1 < len(chosen) < len([v for v in values if v]) else []
-
-
-def _plain(sentence: str) -> str:
-    """A sentence as the crew reads it: no paragraph label, no opening exception, no
-    cross-references to other paragraphs, no section or paragraph signs."""
-    text = _LABEL.sub("", sentence.strip())
-    text = _EXCEPT.sub("", text)
-    text = _without_exception(text)
-    text = _REFERENCE.sub("", text)
-    text = re.sub(r"\s*¶¶?\s*", " ", text).replace("§§ ", "sections ").replace("§ ", "section ")
-    text = re.sub(r"\s+([,;.:])", r"\1", " ".join(text.split()))
-    return text[:1].upper() + text[1:] if text else text
-
-
-# ", as specified under § 5-202.12 and Subpart 6-301,": where else the code says it.
-_REF = (
-    r"(?:§§?\s*|¶¶?\s*|(?:Sub)?[Pp]aragraphs?\s+|Subparts?\s+|[Ss]ections?\s+)?"
-    r"[\d()A-Z.-]*\d[\d()A-Za-z.-]*[\d)A-Za-z]"
-)
-_REFERENCE = re.compile(
-    rf",\s+as (?:specified|provided|allowed) (?:under|in) {_REF}"
-    rf"(?:(?:,\s*|\s+(?:and|or)\s+){_REF})*(?:\s+of this (?:section|Code|chapter))?(?=[,;.:])"
-)
-# The verb after a rule's subject, and words that show a clause is not the subject.
-_MODAL = re.compile(r"\s(?:shall|may|must)\s")
-_NOT_SUBJECT = frozenset(["or", "and", "when", "if", "unless", "except", "as", "where", "while"])
-
-
-def _without_exception(text: str) -> str:
-    """Without a long opening "Except ..." clause: the rule starts at the subject before
-    the first "shall"/"may" (a short subject, after the clause's last comma)."""
-    if not text.startswith("Except"):
-        return text
-    modal = _MODAL.search(text)
-    if modal is None:
-        return text
-    comma = text.rfind(", ", 0, modal.start())
-    subject = text[comma + 2 : modal.start()].split()
-    if comma < 0 or not subject or len(subject) > 14 or subject[0].lower() in _NOT_SUBJECT:
-        return text
-    return text[comma + 2 :]
-
-
-def _shortened(text: str, reading: Reading) -> str:
-    """A long unit cut to what answers the question: its first clause (the subject and
-    rule) and the clauses naming the question's numbers, wanted figure or most words."""
-    clauses = [c.strip() for c in re.split(r"(?<=;)\s+", text) if c.strip()]
-    if len(clauses) < 3:
-        return text
-    question = reading.question
-    heads = {c.words.split()[-1].lower() for c in question.strong if c.words}
-
-    def weight(clause: str) -> float:
-        lower = clause.lower()
-        named = sum(1 for n in reading.numbers if re.search(rf"\b{re.escape(n)}\b", clause))
-        return 3 * named + 2 * has_figure(clause, question.wants) + sum(h in lower for h in heads)
-
-    ranked = sorted(range(1, len(clauses)), key=lambda i: (-weight(clauses[i]), i))
-    keep = sorted({0, *(i for i in ranked[:KEPT_CLAUSES] if weight(clauses[i]) > 0)})
-    out = clauses[0]
-    for previous, i in zip(keep, keep[1:], strict=False):
-        out += (" " if i == previous + 1 else " … ") + clauses[i]
-    return out
 
 
 # --- Choosing ------------------------------------------------------------------------
@@ -424,9 +305,6 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
         )
         chosen.append(unit)
         named |= unit.matched
-    other = _other_document(ranked, chosen, best, spread)
-    if other is not None:
-        chosen = [*chosen[: limit - 1], other]
     if safety_first and best.block.is_step:
         chosen += _safety_steps(reading, best, chosen)[: max(0, limit + 1 - len(chosen))]
     if question.strict and not any(has_figure(u.text, question.wants) for u in chosen):
@@ -445,23 +323,6 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
     else:
         chosen = [chosen[0], *sorted(chosen[1:], key=lambda u: (u.source.n, u.position))]
     return Plan(chosen, reading=reading)
-
-
-def _other_document(ranked: list[Unit], chosen: list[Unit], best: Unit, spread: float):
-    """The best unit of another document, when it scores nearly as well and the answer
-    quotes one document only: a store's own SOP and the code it follows may both
-    answer, in other words, and the crew should see both."""
-    titles = {u.source.title for u in chosen}
-    if len(titles) > 1:
-        return None
-    return next(
-        (
-            u
-            for u in ranked
-            if u.source.title not in titles and u.score >= best.score - OTHER_DOCUMENT * spread
-        ),
-        None,
-    )
 
 
 def _another_row(unit: Unit, best: Unit, named: set[int]) -> bool:
@@ -545,9 +406,3 @@ def _spread(ranked: list[Unit]) -> float:
 
 def _urgency(text: str) -> int:
     return next((rank for rank, pattern in enumerate(_SAFETY) if pattern.search(text)), 9)
-
-
-def _mark(sentence: str, marker: str) -> str:
-    if match := _STOP_AT_END.search(sentence):
-        return f"{sentence[: match.start()]}{marker}{match.group(1)}{match.group(2)}"
-    return f"{sentence}{marker}"
