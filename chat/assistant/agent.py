@@ -130,28 +130,36 @@ async def search_manuals(
     query = followup.standalone(numbers.digits(query), deps.history)
     limit = max(1, min(int(limit), 10))
     started = time.perf_counter()
-    steered = deps.topic in topics.HEADINGS  # a few more, for the topic's sections to rise
-    found = await sync_to_async(deps.search)(query, top_k=min(limit + 4 * steered, MAX_TOP_K))
-    found = _steer(found, deps.topic)[:limit]
+    found = await sync_to_async(find)(deps.search, query, deps.topic, limit)
     elapsed = (time.perf_counter() - started) * 1000
     deps.searches.append(Searched(query, deps.topic, round(elapsed, 2), len(found)))
     return {
         "query": query,
         "topic": deps.topic,
-        "passages": [
-            {
-                "n": deps.number(p),
-                "manual": p.title,
-                "document_id": p.document_id,
-                "chunk_id": p.chunk_id,
-                "section": " › ".join(p.heading),
-                "pages": p.pages,
-                "score": p.score,
-                # what a document says to an AI assistant never reaches the model
-                "text": safety.redact(p.text),
-            }
-            for p in found
-        ],
+        "passages": [passage_json(deps.number(p), p) for p in found],
+    }
+
+
+def find(search: Callable[..., list[Passage]], query: str, topic: str, limit: int):
+    """The ``limit`` best passages for ``query``, those whose heading is about the
+    question's topic first among near-equals."""
+    steered = topic in topics.HEADINGS  # a few more, for the topic's sections to rise
+    found = search(query, top_k=min(limit + 4 * steered, MAX_TOP_K))
+    return _steer(found, topic)[:limit]
+
+
+def passage_json(n: int, passage: Passage) -> dict:
+    """A passage as the model reads it, numbered ``n`` for its [n] markers."""
+    return {
+        "n": n,
+        "manual": passage.title,
+        "document_id": passage.document_id,
+        "chunk_id": passage.chunk_id,
+        "section": " › ".join(passage.heading),
+        "pages": passage.pages,
+        "score": passage.score,
+        # what a document says to an AI assistant never reaches the model
+        "text": safety.redact(passage.text),
     }
 
 

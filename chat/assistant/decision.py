@@ -13,7 +13,6 @@ Passages show they answer a question in one of two ways:
 
 Failing both, the answer is the decline. Asking who someone is ("who is our district
 manager?") is answered only by a unit that says who that is: the manuals name roles.
-The other signals (``signals``) are recorded for calibration and diagnosis.
 """
 
 from __future__ import annotations
@@ -25,24 +24,19 @@ from knowledge import background
 from . import calibration
 from .scoring import Reading, Unit
 
-TOP = 5  # units the signals look at
+TOP = 5  # units that may say who someone is
 
 
 def signals(reading: Reading) -> dict[str, float]:
-    ranked = reading.ranked()
-    by_words = max(reading.units, key=lambda u: u.features["words"] + u.features["context"])
-    by_meaning = sorted(reading.units, key=lambda u: -u.features["cosine"])[:3]
+    """What the decision weighs: the words' coverage, the best unit's closeness in
+    meaning (told against the store's background) and whether a wanted figure is
+    missing from every unit."""
     question = reading.question
-    no_figure = bool(question.strict and not any(u.features.get("figure") for u in ranked))
+    no_figure = question.strict and not any(u.features.get("figure") for u in reading.ranked())
     cosine = max(u.features["cosine"] for u in reading.units)
     return {
         "coverage": coverage(reading),
-        "best": ranked[0].score,
-        "cosine": cosine,
         "closeness": background.closeness(cosine, reading.background) if cosine else 0.0,
-        "words": by_words.features["words"] + by_words.features["context"],
-        "unknown": reading.unknown,
-        "agree": float(by_words in by_meaning),
         "no_figure": float(no_figure),
     }
 
@@ -61,14 +55,19 @@ def coverage(reading: Reading) -> float:
 
 def answers(reading: Reading) -> bool:
     """Whether to answer from these passages, or decline."""
+    return judge(reading, signals(reading), calibration.CLOSENESS)
+
+
+def judge(reading: Reading, found: dict[str, float], closeness: float) -> bool:
+    """The decision on ``signals(reading)`` with a closeness threshold (``bench
+    calibrate`` tries others)."""
     question = reading.question
     if question.identity and not any(_defines(question, u) for u in reading.ranked()[:TOP]):
         return False  # "who is our district manager?": the manuals name roles, not people
-    found = signals(reading)
     if found["no_figure"] and question.wants[:1] == ("clock",):
         return False  # "what time ...?" and no passage holds a time of day: it cannot be said
     by_words = found["coverage"] >= calibration.RELEVANCE and not found["no_figure"]
-    return by_words or found["closeness"] >= calibration.CLOSENESS
+    return by_words or found["closeness"] >= closeness
 
 
 def _defines(question, unit: Unit) -> bool:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
 from asgiref.sync import sync_to_async
+from django.db.models import Q
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -63,7 +64,8 @@ async def _answer(found: dict, info: AgentInfo) -> Iterator[str]:
     instructions = info.instructions or ""
     sources = sources_from(found)
     query = found.get("query", "")
-    words, question_vector, unit_vectors, measured = await sync_to_async(_knowledge)(query, sources)
+    knowing = await sync_to_async(knowledge)(query, sources)
+    sources, words, question_vector, unit_vectors, measured = knowing
     voice = VOICE_STYLE in instructions
     chosen = plan(
         understand(query),
@@ -86,16 +88,15 @@ def _following(sources: list[Source]) -> dict[int, Chunk]:
     cut = [s.chunk_id for s in sources if s.chunk_id and s.text.rstrip().endswith(":")]
     if not cut:
         return {}
-    found = {}
-    for chunk in Chunk.objects.filter(pk__in=cut).only("pk", "document_id", "order"):
-        after = (
-            Chunk.objects.filter(document_id=chunk.document_id, order=chunk.order + 1)
-            .only("pk", "text")
-            .first()
-        )
-        if after is not None:
-            found[chunk.pk] = after
-    return found
+    places = Chunk.objects.filter(pk__in=cut).values_list("pk", "document_id", "order")
+    wanted = {(document, order + 1): pk for pk, document, order in places}
+    if not wanted:
+        return {}
+    after = Q()
+    for document, order in wanted:
+        after |= Q(document_id=document, order=order)
+    nexts = Chunk.objects.filter(after).only("pk", "text", "document_id", "order")
+    return {wanted[(c.document_id, c.order)]: c for c in nexts}
 
 
 def sources_from(found: dict) -> list[Source]:
@@ -113,13 +114,14 @@ def sources_from(found: dict) -> list[Source]:
     ]
 
 
-def _knowledge(query: str, sources: list[Source]):
-    """What the writer reads beside the passages: the store's word counts, the passages
-    whose list goes on in the next chunk made whole, the embeddings of the question and
-    of the passages' units, and the store's background (none if there are none)."""
+def knowledge(query: str, sources: list[Source]):
+    """What the writer reads beside the question: the passages (a passage whose list
+    goes on in the next chunk made whole), the store's word counts, the embeddings of
+    the question and of the passages' units, and the store's background (the last three
+    None or empty without embeddings)."""
     words = vocabulary.current()
     following = _following(sources)
-    sources[:] = [
+    sources = [
         replace(s, text=f"{s.text}\n{following[s.chunk_id].text}") if s.chunk_id in following else s
         for s in sources
     ]
@@ -129,12 +131,12 @@ def _knowledge(query: str, sources: list[Source]):
         if pk in found and chunk.pk in found:
             found[pk].units.update(found[chunk.pk].units)
     if not found:
-        return words, None, {}, None
+        return sources, words, None, {}, None
     try:
-        return words, vectors.question(query), found, background.baseline()
+        return sources, words, vectors.question(query), found, background.baseline()
     except Exception:  # the model cannot run here: words alone
         logger.warning("the question could not be embedded", exc_info=True)
-        return words, None, {}, None
+        return sources, words, None, {}, None
 
 
 def _search_args(question: str) -> str:

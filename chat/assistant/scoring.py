@@ -88,7 +88,6 @@ class Reading:
     units: list[Unit]
     context: dict[tuple[str, str], set[int]]  # concepts each section's heading names
     weights: list[float]
-    unknown: float = 0.0  # share of the question's weight in words no passage uses
     numbers: frozenset[str] = frozenset()
     background: Baseline | None = None  # ``knowledge.background.baseline()`` of the store
 
@@ -155,9 +154,8 @@ def read_passages(
             unit.named = named - unit.matched
             units.append(unit)
     _dropped_g(question, vocabulary)
-    weights, unknown = _weights(question, vocabulary)
-    numbers = _numbers(question.text)
-    reading = Reading(question, units, context, weights, unknown, numbers, background)
+    weights = _weights(question, vocabulary)
+    reading = Reading(question, units, context, weights, _numbers(question.text), background)
     _measure(reading, question_vector)
     return reading
 
@@ -177,9 +175,8 @@ def matches(question: Question, found: list[str]) -> set[int]:
     return {i for i, c in enumerate(question.concepts) if c.found_in(found, found_set)}
 
 
-def _weights(question: Question, vocabulary: Vocabulary) -> tuple[list[float], float]:
-    """Each concept's weight, and the share of the strong weight in concepts no passage
-    of the store uses (a subject the manuals lack, or slang they do not know)."""
+def _weights(question: Question, vocabulary: Vocabulary) -> list[float]:
+    """Each concept's weight: how rare it is in the store's passages."""
     frequencies = [
         max((vocabulary.count(form) for form in concept.forms), default=0)
         for concept in question.concepts
@@ -192,17 +189,13 @@ def _weights(question: Question, vocabulary: Vocabulary) -> tuple[list[float], f
         if f and not c.weak
     ]
     ceiling = max(known, default=None)
-    weights, unknown, strong = [], 0.0, 0.0
+    weights = []
     for frequency, concept in zip(frequencies, question.concepts, strict=True):
         weight = vocabulary.weight(frequency)
         if not frequency and ceiling is not None:
             weight = min(weight, ceiling)
-        weight *= WEAK_WEIGHT if concept.weak else 1.0
-        weights.append(weight)
-        if not concept.weak:
-            strong += weight
-            unknown += weight if not frequency else 0.0
-    return weights, (unknown / strong if strong else 0.0)
+        weights.append(weight * (WEAK_WEIGHT if concept.weak else 1.0))
+    return weights
 
 
 def _dropped_g(question: Question, vocabulary: Vocabulary) -> None:

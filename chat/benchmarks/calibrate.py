@@ -56,7 +56,9 @@ def run(options: dict, log=None) -> dict:
     in_use = np.array([calibration.UNIT_WEIGHTS[n] for n in names])
     fitted = _search(data, names, in_use, options.get("steps") or SEARCH_STEPS)
     signals = [
-        (case.answerable, decision.signals(reading)) for case, reading in readings if reading.units
+        (case.answerable, reading, decision.signals(reading))
+        for case, (reading, _) in readings
+        if reading.ranked()
     ]
     return {
         "questions": len(cases),
@@ -76,18 +78,13 @@ def run(options: dict, log=None) -> dict:
 
 
 def _read(question: str):
-    """The passages of a standalone question read as the local model reads them."""
+    """The passages of a standalone question read as the local model reads them, and
+    the passages found, by their [n]."""
     query = numbers.digits(question)
-    route = topics.route(query)
-    steered = route.topic in topics.HEADINGS
-    found = agent._steer(search(query, top_k=agent.SEARCH_TOP_K + 4 * steered), route.topic)
-    passages = [
-        {"n": n, "manual": p.title, "section": " › ".join(p.heading), "text": p.text,
-         "chunk_id": p.chunk_id, "score": p.score, "_filename": p.filename, "_pages": p.pages}
-        for n, p in enumerate(found[: agent.SEARCH_TOP_K], 1)
-    ]  # fmt: skip
-    sources = local.sources_from({"passages": passages})
-    words, vector, stored, measured = local._knowledge(query, sources)
+    topic = topics.route(query).topic
+    found = dict(enumerate(agent.find(search, query, topic, agent.SEARCH_TOP_K), 1))
+    sources = local.sources_from({"passages": [agent.passage_json(n, p) for n, p in found.items()]})
+    sources, words, vector, stored, measured = local.knowledge(query, sources)
     reading = read_passages(
         understand(query),
         sources,
@@ -96,17 +93,17 @@ def _read(question: str):
         unit_vectors=stored,
         background=measured,
     )
-    reading.passages = {p["n"]: p for p in passages}
-    return reading
+    return reading, found
 
 
-def _labelled(case, reading, sections) -> tuple:
+def _labelled(case, read, sections) -> tuple:
     """(unit features, facts each unit states where the answer is, fact count, whether
     each unit is where the answer is)."""
+    reading, found = read
     rows, facts, places = [], [], []
     for unit in reading.units:
-        passage = reading.passages[unit.source.n]
-        cited = judging.Cited(passage["_filename"], tuple(passage["_pages"]), passage["section"])
+        passage = found[unit.source.n]
+        cited = judging.Cited(passage.filename, tuple(passage.pages), unit.source.heading)
         place = bool(case.answerable and judging.cites_expected(case, [cited], sections))
         rows.append(dict(unit.features, fragment=float(unit.block.kind == "fragment")))
         facts.append({f for f in case.facts if judging.states(unit.text, f)} if place else set())
@@ -155,18 +152,11 @@ def _search(data, names, start: np.ndarray, steps: int) -> np.ndarray:
     return best
 
 
-def _answers(found: dict, closeness: float) -> bool:
-    """``decision.answers`` with another closeness threshold (its identity and clock
-    rules aside)."""
-    by_words = found["coverage"] >= calibration.RELEVANCE and not found["no_figure"]
-    return by_words or found["closeness"] >= closeness
-
-
 def _decline_figures(signals, closeness: float) -> dict:
-    answerable = [s for a, s in signals if a]
-    off_topic = [s for a, s in signals if not a]
-    false = sum(not _answers(s, closeness) for s in answerable)
-    right = sum(not _answers(s, closeness) for s in off_topic)
+    answerable = [(r, s) for a, r, s in signals if a]
+    off_topic = [(r, s) for a, r, s in signals if not a]
+    false = sum(not decision.judge(r, s, closeness) for r, s in answerable)
+    right = sum(not decision.judge(r, s, closeness) for r, s in off_topic)
     return {
         "false_decline_rate": round(false / len(answerable), 3) if answerable else None,
         "decline_accuracy": round(right / len(off_topic), 3) if off_topic else None,
