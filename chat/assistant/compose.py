@@ -163,6 +163,7 @@ def _procedure(reading: Reading, ranked: list[Unit], safety_first: bool) -> list
         if unit.block.is_step:
             lists.setdefault((unit.source.n, unit.block.list_id), []).append(unit)
     best, chosen = None, None
+    spread = _spread(ranked)
     best_section = max(u.features.get("section", 0.0) for u in ranked)
     for steps in lists.values():
         intro = _intro_units(reading, steps)
@@ -172,18 +173,18 @@ def _procedure(reading: Reading, ranked: list[Unit], safety_first: bool) -> list
         found = set(reading.context[steps[0].section])
         for unit in [*steps, *intro]:
             found |= unit.matched | unit.named
-        close = score >= top.score - LIST_MARGIN * _spread(ranked)
+        close = score >= top.score - LIST_MARGIN * spread
         # asked how: a list covering nearly as much as the best section will do
         named = (
             question.how_to
             and reading.cover(found) >= LIST_SPREAD * best_section
-            and score >= top.score - 2 * LIST_MARGIN * _spread(ranked)
+            and score >= top.score - 2 * LIST_MARGIN * spread
         )
         if not (close or named):
             continue
         urgency = min(_urgency(u.text) for u in steps) if safety_first else 0
         about = reading.cover(reading.context[steps[0].section])
-        rank = (-urgency, score + _spread(ranked) * (reading.cover(found) + about))
+        rank = (-urgency, score + spread * (reading.cover(found) + about))
         if best is None or rank > best:
             best, chosen = rank, steps
     if chosen is None:

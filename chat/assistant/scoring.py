@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -94,11 +95,12 @@ class Reading:
     def weight(self, concepts: set[int]) -> float:
         return sum(self.weights[i] for i in concepts)
 
-    @property
+    # Asked for every unit's every feature: worked out once per reading.
+    @cached_property
     def strong(self) -> set[int]:
         return {i for i, c in enumerate(self.question.concepts) if not c.weak}
 
-    @property
+    @cached_property
     def total(self) -> float:
         return self.weight(self.strong) or 1.0
 
@@ -110,11 +112,15 @@ class Reading:
         """The units that can answer alone, best first (a list's short items are
         quoted with their list, never on their own). When the question is about a figure
         ("how long", "what time"), the units that hold one come first: the others
-        cannot say it."""
+        cannot say it. Ranked once, after the units are scored."""
+        return list(self._ranking)
+
+    @cached_property
+    def _ranking(self) -> tuple[Unit, ...]:
         units = [u for u in self.units if not u.features.get("scrap")]
         if self.question.strict and any(u.features.get("figure") for u in units):
-            return sorted(units, key=lambda u: (not u.features.get("figure"), -u.score))
-        return sorted(units, key=lambda u: -u.score)
+            return tuple(sorted(units, key=lambda u: (not u.features.get("figure"), -u.score)))
+        return tuple(sorted(units, key=lambda u: -u.score))
 
 
 def read_passages(
@@ -141,12 +147,13 @@ def read_passages(
         if vectors is not None and question_vector is not None:
             chunk_cosine = float(vectors.chunk @ question_vector)
         blocks = read(source.text)
+        positions = {id(block): i for i, block in enumerate(blocks)}
         for block, sentences in pieces(blocks):
             text = unit_text(sentences)
             if REDACTED in text or addresses_assistant(text):
                 continue  # text written to steer an assistant is never quoted
             vector = vectors.units.get(text) if vectors is not None else None
-            unit = Unit(source, block, sentences, blocks.index(block), vector=vector)
+            unit = Unit(source, block, sentences, positions[id(block)], vector=vector)
             unit.features["chunk"] = chunk_cosine if chunk_cosine is not None else 0.0
             extra = f"{block.caption} {block.lead}".strip()
             named = matches(question, stems(extra)) if extra else set()
