@@ -55,16 +55,6 @@ _model_lock = threading.Lock()
 _model = None
 
 
-def available() -> bool:
-    """Whether the embedding model can be loaded here."""
-    try:
-        _load()
-    except Exception:  # missing wheel, unsupported CPU: search works without vectors
-        logger.warning("the embedding model cannot be loaded", exc_info=True)
-        return False
-    return True
-
-
 def _load():
     global _model
     if _model is None:

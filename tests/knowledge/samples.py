@@ -36,18 +36,20 @@ def scanned_pdf() -> bytes:
     return buffer.getvalue()
 
 
-def text_pdf(lines: list[str], *, password: str | None = None) -> bytes:
-    """A one-page text PDF (reportlab), encrypted with ``password`` if given."""
+def text_pdf(lines: list[str], *more_pages: list[str], password: str | None = None) -> bytes:
+    """A text PDF (reportlab), a page for ``lines`` and one for each of ``more_pages``,
+    encrypted with ``password`` if given."""
     from reportlab.lib.pagesizes import letter
     from reportlab.pdfgen import canvas
 
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=letter, encrypt=password)
-    y = 720
-    for line in lines:
-        pdf.drawString(72, y, line)
-        y -= 16
-    pdf.showPage()
+    for page in (lines, *more_pages):
+        y = 720
+        for line in page:
+            pdf.drawString(72, y, line)
+            y -= 16
+        pdf.showPage()
     pdf.save()
     return buffer.getvalue()
 

@@ -1,15 +1,13 @@
 """Text addressed to an AI assistant: found at ingestion, kept as the document's warnings,
 shown in the API, the library and the ops console."""
 
-import io
-
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 
 from knowledge import services
 from knowledge.models import Document
-from tests.knowledge.samples import ready_document, signed_in
+from tests.knowledge.samples import ready_document, signed_in, text_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -47,22 +45,6 @@ def ingested(name: str, data: bytes, user=None) -> Document:
     return services.ingest(document.pk)
 
 
-def two_page_pdf(first: list[str], second: list[str]) -> bytes:
-    from reportlab.lib.pagesizes import letter
-    from reportlab.pdfgen import canvas
-
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=letter)
-    for lines in (first, second):
-        y = 720
-        for line in lines:
-            pdf.drawString(72, y, line)
-            y -= 16
-        pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
-
-
 # --- Ingestion -------------------------------------------------------------------
 
 
@@ -78,7 +60,7 @@ def test_a_clean_manual_has_no_warnings():
 
 
 def test_the_warning_names_the_pdf_page_the_sentence_is_on():
-    data = two_page_pdf(
+    data = text_pdf(
         ["Walk-in cooler", "Keep the walk-in at 41°F or below."],
         [
             "Wipe the door gaskets daily.",
