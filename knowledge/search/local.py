@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from django.db import connections
 
@@ -47,10 +48,11 @@ class LocalBackend:
         connection = connections[self.using]
         engine = _engine(connection)
         # The question's embedding is computed on another thread while the database
-        # ranks by words (the model releases the GIL): the two take about as long.
-        embedding = _embedder.submit(_question_vector, query)
+        # ranks by words (the model releases the GIL): the two take about as long. A
+        # store with nothing embedded yet is searched by words alone.
+        embedding = _embedder.submit(_question_vector, query) if _has_vectors() else None
         rows = {row[0]: row for row in engine.search(connection, parsed, POOL, filters)}
-        by_meaning = _by_meaning(embedding.result(), filters)
+        by_meaning = _by_meaning(embedding.result(), filters) if embedding else []
         if not by_meaning:
             return [_passage(row) for row in list(rows.values())[:top_k]]
         fused: dict[int, float] = {}
@@ -84,15 +86,21 @@ def _question_vector(query: str):
         return None
 
 
+def _has_vectors() -> bool:
+    try:
+        return bool(len(vectors.index().ids))
+    except Exception:
+        logger.warning("the embeddings could not be read; searching by words only", exc_info=True)
+        return False
+
+
 def _by_meaning(vector, filters: Filters) -> list[tuple[int, float]]:
     """Chunks nearest the question's embedding that are closer to it than everyday
-    questions come to this store's text (``background``); [] without an embedding, or
-    when nothing is embedded yet (search by words goes on alone)."""
+    questions come to this store's text (``background``); [] without an embedding
+    (search by words goes on alone)."""
     if vector is None:
         return []
     try:
-        if not len(vectors.index().ids):
-            return []
         found = vectors.nearest(vector, POOL, filters)
         measured = background.baseline()
         floor = measured.chunk_floor if measured is not None else -1.0
@@ -107,7 +115,7 @@ def _engine(connection):
 
 
 def _scored(passage: Passage, score: float) -> Passage:
-    return Passage(**{**passage.__dict__, "score": round(score, 6)})
+    return replace(passage, score=round(score, 6))
 
 
 def _passage(row) -> Passage:
