@@ -32,7 +32,6 @@ from django.db import connection
 
 from chat import judging, services
 from chat.assistant import DECLINE, providers
-from chat.judging import missing_facts  # noqa: F401  (voice's benchmark judges with it)
 from chat.models import Message
 from knowledge.benchmarks import corpus
 from knowledge.demo import loader

@@ -43,8 +43,9 @@ from django.db import connection
 from django.test.utils import override_settings
 
 from chat import services as chat
-from chat.benchmarks.chat import QUESTIONS, ask_all, load_questions, missing_facts, quality
+from chat.benchmarks.chat import QUESTIONS, ask_all, load_questions, quality
 from chat.benchmarks.chat import _percentile as percentile
+from chat.judging import missing_facts
 from chat.models import Message
 from knowledge.demo import loader
 from knowledge.search import schema
