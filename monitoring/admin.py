@@ -49,6 +49,7 @@ class AlertRuleForm(forms.ModelForm):
             "critical",
             "fire_after",
             "resolve_after",
+            "min_count",
             "enabled",
         )
 
@@ -74,10 +75,11 @@ class AlertRuleAdmin(admin.ModelAdmin):
         "critical",
         "fire_after",
         "resolve_after",
+        "min_count",
         "enabled",
         "open_alert",
     )
-    list_editable = ("warning", "critical", "fire_after", "resolve_after", "enabled")
+    list_editable = ("warning", "critical", "fire_after", "resolve_after", "min_count", "enabled")
     list_filter = ("enabled", "direction")
     search_fields = ("metric", "description")
     fields = (*AlertRuleForm.Meta.fields, "bad_streak", "good_streak", "updated_at")

@@ -21,6 +21,24 @@ RULES = [
     ("validation_readiness", "below", 1.5, 0.5, 1, 1, "Validation says not ready."),
 ]
 
+# The events a sample must rest on before its rule judges it. A rate or a p95 over a
+# handful of events says little (two thumbs down of three is not "crews dislike the
+# answers"); the probes ask few questions by design, and the operational metrics count
+# things (queued tasks, waiting documents) whose zero is a fine value to judge.
+MIN_COUNTS = {
+    "retrieval_latency_p95_ms": 10,
+    "retrieval_success_rate": 10,
+    "grounded_answer_rate": 10,
+    "decline_rate": 10,
+    "answer_latency_p95_ms": 10,
+    "voice_roundtrip_p95_ms": 5,
+    "assistant_error_rate": 10,
+    "citation_validity": 10,
+    "feedback_positive_rate": 10,
+    "cross_modal_consistency": 1,
+    "context_preservation_rate": 1,
+}
+
 PROBES = [
     ("how long do french fries go in the fryer", "and what temperature", ["350"]),
     ("what temperature should the walk-in cooler be", "what about the walk-in freezer", ["0°F"]),
@@ -31,21 +49,23 @@ PROBES = [
 def seed_rules(rule_model, metrics: set[str] | None = None) -> None:
     """Create the rule of each metric in ``RULES`` (or only ``metrics``) that has none.
 
-    Takes the model class, so migrations can pass their historical model."""
+    Takes the model class, so migrations can pass their historical model (before
+    migration 0004 it has no ``min_count``)."""
+    counted = any(f.name == "min_count" for f in rule_model._meta.get_fields())
     for metric, direction, warning, critical, fire, resolve, description in RULES:
         if metrics is not None and metric not in metrics:
             continue
-        rule_model.objects.get_or_create(
-            metric=metric,
-            defaults={
-                "direction": direction,
-                "warning": warning,
-                "critical": critical,
-                "fire_after": fire,
-                "resolve_after": resolve,
-                "description": description,
-            },
-        )
+        defaults = {
+            "direction": direction,
+            "warning": warning,
+            "critical": critical,
+            "fire_after": fire,
+            "resolve_after": resolve,
+            "description": description,
+        }
+        if counted:
+            defaults["min_count"] = MIN_COUNTS.get(metric, 0)
+        rule_model.objects.get_or_create(metric=metric, defaults=defaults)
 
 
 def seed_probes(probe_model) -> None:

@@ -50,6 +50,13 @@ class AlertRule(models.Model):
     resolve_after = models.PositiveSmallIntegerField(
         default=2, help_text="Consecutive good samples before it resolves."
     )
+    min_count = models.PositiveIntegerField(
+        default=1,
+        help_text=(
+            "Fewer events than this behind a sample: the sample is not judged (three "
+            "thumbs down are not a trend). 0 judges every value."
+        ),
+    )
     enabled = models.BooleanField(default=True)
     # Evaluation state: how many samples in a row were bad (at warning or worse) / good.
     bad_streak = models.PositiveIntegerField(default=0, editable=False)
@@ -70,9 +77,10 @@ class AlertRule(models.Model):
     def __str__(self) -> str:
         return f"{self.metric} {self.direction} {self.warning}/{self.critical}"
 
-    def level(self, value: float | None) -> str | None:
-        """ "critical", "warning" or "ok" for ``value``; None when there is no value."""
-        if value is None:
+    def level(self, value: float | None, count: int | None = None) -> str | None:
+        """ "critical", "warning" or "ok" for ``value``; None when there is no value, or
+        when ``count`` (the events behind it) is under the rule's ``min_count``."""
+        if value is None or (count is not None and count < self.min_count):
             return None
 
         def breached(threshold):

@@ -27,6 +27,7 @@ class RuleSummaryOut(Schema):
     critical: float | None
     fire_after: int
     resolve_after: int
+    min_count: int  # fewer events behind a sample than this: it is not judged
     enabled: bool
 
 
@@ -45,6 +46,7 @@ class RulePatch(Schema):
     direction: Literal["above", "below"] = Field(None)
     fire_after: int = Field(None, ge=1, le=1000)
     resolve_after: int = Field(None, ge=1, le=1000)
+    min_count: int = Field(None, ge=0, le=100000)
     enabled: bool = Field(None)
     description: str = Field(None, max_length=300)
 

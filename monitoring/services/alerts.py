@@ -2,7 +2,8 @@
 
 An alert opens after ``fire_after`` bad samples in a row, escalates from warning to
 critical, and resolves after ``resolve_after`` good ones; a missing value (nothing
-happened) is neither. Every change is broadcast to ops browsers and notified.
+happened) is neither, and so is a value on fewer events than the rule's
+``min_count``. Every change is broadcast to ops browsers and notified.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def evaluate(samples: list[MetricSample]) -> list[tuple[Alert, str]]:
 
 
 def _apply(rule: AlertRule, sample: MetricSample) -> tuple[Alert, str] | None:
-    level = rule.level(sample.value)
+    level = rule.level(sample.value, sample.count)
     if level is None:  # nothing happened: neither bad nor good
         return None
     if level == "ok":
@@ -212,6 +213,7 @@ RULE_FIELDS = {
     "critical",
     "fire_after",
     "resolve_after",
+    "min_count",
     "enabled",
 }
 
@@ -241,6 +243,8 @@ def check_rule(rule: AlertRule) -> None:
             raise Invalid("the critical threshold must be beyond the warning threshold")
     if rule.fire_after < 1 or rule.resolve_after < 1:
         raise Invalid("fire_after and resolve_after are at least 1")
+    if rule.min_count is None or rule.min_count < 0:
+        raise Invalid("min_count is 0 or more")
 
 
 def _changed(alert: Alert, event: str, *, notify_channels: bool = True) -> None:

@@ -37,7 +37,7 @@ def latest() -> list[dict]:
                 "window_s": row.window_s if row else 0,
                 "sampled_at": row.sampled_at if row else None,
                 "detail": row.detail if row else {},
-                "level": rule.level(value) if rule and rule.enabled else None,
+                "level": rule.level(value, row.count) if rule and rule.enabled and row else None,
                 "rule": rule_json(rule) if rule else None,
             }
         )
@@ -54,6 +54,7 @@ def rule_json(rule: AlertRule) -> dict:
         "critical": rule.critical,
         "fire_after": rule.fire_after,
         "resolve_after": rule.resolve_after,
+        "min_count": rule.min_count,
         "enabled": rule.enabled,
     }
 

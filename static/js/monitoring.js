@@ -259,9 +259,15 @@
     card.dataset.level = metric.level || "none";
     field(card, "label").textContent = metric.label;
     var hasRule = metric.rule && metric.rule.enabled !== false;
-    // With no value there is nothing to judge; the value itself says "No data".
+    // With no value there is nothing to judge; the value itself says "No data". A value
+    // on fewer events than the rule waits for is shown but not judged yet.
     var why = metric.value === null || hasRule ? "" : "No rule";
+    var waiting = hasRule && metric.value !== null && metric.count < metric.rule.min_count;
+    if (waiting) why = "Too few to judge";
     levelChip(field(card, "level"), metric.level, why);
+    field(card, "level").title = waiting
+      ? "The rule judges values on " + plural(metric.rule.min_count, "event") + " or more"
+      : "";
     var value = field(card, "value");
     value.textContent = chart.formatValue(metric.value, metric.unit);
     value.classList.toggle("is-empty", metric.value === null);

@@ -182,12 +182,13 @@ def test_thresholds_are_edited_in_the_list_and_checked(ops, records):
         "form-0-critical": "15000",
         "form-0-fire_after": "3",
         "form-0-resolve_after": "2",
+        "form-0-min_count": "25",
         "form-0-enabled": "on",
         "_save": "Save",
     }
     assert ops.post(f"{ADMIN}/alertrule/", form).status_code == 302
     rule.refresh_from_db()
-    assert (rule.warning, rule.critical, rule.fire_after) == (6000, 15000, 3)
+    assert (rule.warning, rule.critical, rule.fire_after, rule.min_count) == (6000, 15000, 3, 25)
 
     backwards = ops.post(f"{ADMIN}/alertrule/", {**form, "form-0-critical": "100"})
     assert backwards.status_code == 200

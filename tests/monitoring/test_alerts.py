@@ -48,6 +48,7 @@ def test_a_failing_retrieval_backend_fires_a_critical_alert_that_resolves_when_i
     settings.RAGIE_API_KEY, settings.SEARCH_BACKEND = "test-key", "ragie"
     settings.RAGIE_TIMEOUT_SECONDS = 2
     monkeypatch.setattr(ragie, "HTTP_CLIENT", ragie_answering(503))
+    rule("retrieval_success_rate", min_count=1)  # one search a sample here
     clock = Clock()
     for _ in range(2):
         with clock.minutes(1):
@@ -74,7 +75,14 @@ def test_a_failing_retrieval_backend_fires_a_critical_alert_that_resolves_when_i
 def test_slow_answers_raise_the_latency_alert_and_it_escalates_then_resolves(
     monkeypatch, alice, fryer
 ):
-    rule("answer_latency_p95_ms", warning=400, critical=1000, fire_after=1, resolve_after=1)
+    rule(
+        "answer_latency_p95_ms",
+        warning=400,
+        critical=1000,
+        fire_after=1,
+        resolve_after=1,
+        min_count=1,
+    )
     search = LocalBackend.search
     delay = {"s": 0.5}
 
@@ -130,7 +138,7 @@ def test_a_periodic_task_that_stops_running_is_an_alert_until_it_runs_again(sett
 
 
 def test_an_ops_user_acknowledges_and_resolves_an_alert(charlie, alice, fryer):
-    rule("decline_rate", warning=0.1, critical=0.9, fire_after=1)
+    rule("decline_rate", warning=0.1, critical=0.9, fire_after=1, min_count=1)
     ask(alice, "who won the football game last night")
     ask(alice, "how long do fries cook")
     sample()
@@ -175,7 +183,7 @@ def test_alerts_send_email_and_a_webhook_and_a_failed_send_is_retried(
         return reply
 
     monkeypatch.setattr(httpx, "post", post)
-    rule("decline_rate", warning=0.1, critical=0.9, fire_after=1)
+    rule("decline_rate", warning=0.1, critical=0.9, fire_after=1, min_count=1)
     ask(alice, "who won the football game last night")
     with django_capture_on_commit_callbacks(execute=False):
         sample()
@@ -225,3 +233,27 @@ def test_a_validation_readiness_drop_opens_an_alert(fryer):
         sample()
     alert.refresh_from_db()
     assert alert.severity == "critical"
+
+
+def test_a_handful_of_thumbs_down_is_not_an_alert_but_a_trend_is(alice, fryer):
+    """A new store's first few ratings say little: the feedback rule waits for ten."""
+    from chat.services import give_feedback
+
+    answers = [ask(alice, "how long do fries cook") for _ in range(12)]
+    for answer in answers[:2]:
+        give_feedback(alice, answer.pk, "down")
+    give_feedback(alice, answers[2].pk, "up")
+    clock = Clock()
+    for _ in range(3):  # the rule fires after three bad samples in a row
+        with clock.minutes(1):
+            result = sample()
+    assert round(values(result)["feedback_positive_rate"], 2) == 0.33  # measured, shown...
+    assert not Alert.objects.filter(metric="feedback_positive_rate").exists()  # ...not judged
+
+    for answer in answers[3:]:
+        give_feedback(alice, answer.pk, "down")
+    for _ in range(3):
+        with clock.minutes(1):
+            sample()
+    alert = Alert.objects.get(metric="feedback_positive_rate")
+    assert alert.severity == "critical" and alert.state == "open"

@@ -158,8 +158,13 @@ def test_a_sample_on_demand_shows_in_the_metrics_and_the_status(charlie):
     assert list(shown) == [m.name for m in metrics.ALL]
     declines = shown["decline_rate"]
     assert declines["value"] == 0.5 and declines["count"] == 2
-    assert declines["level"] == "warning" and declines["unit"] == "ratio"
+    # One decline in two answers is too few to judge the store by.
+    assert declines["level"] is None and declines["rule"]["min_count"] == 10
     assert declines["rule"]["warning"] == 0.4 and declines["rule"]["critical"] == 0.7
+    rule = declines["rule"]["id"]
+    assert send(client, "patch", f"{BASE}/rules/{rule}", {"min_count": 2}).status_code == 200
+    declines = {m["name"]: m for m in client.get(f"{BASE}/metrics").json()}["decline_rate"]
+    assert declines["level"] == "warning" and declines["unit"] == "ratio"
     assert shown["cross_modal_consistency"]["value"] is None  # probes were not asked
 
 
@@ -167,7 +172,8 @@ def test_a_rule_tuned_to_fire_at_once_opens_an_alert_on_the_next_sample(charlie)
     answered(charlie, "what is the wifi password", declined=True)
     client = signed_in(charlie)
     rule = AlertRule.objects.get(metric="decline_rate")
-    assert send(client, "patch", f"{BASE}/rules/{rule.pk}", {"fire_after": 1}).status_code == 200
+    tuned = {"fire_after": 1, "min_count": 1}
+    assert send(client, "patch", f"{BASE}/rules/{rule.pk}", tuned).status_code == 200
 
     changed = client.post(f"{BASE}/sample").json()["changed"]
     assert [(c["event"], c["alert"]["metric"], c["alert"]["severity"]) for c in changed] == [
