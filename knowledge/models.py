@@ -59,6 +59,19 @@ class Document(models.Model):
     vectors_version = models.PositiveSmallIntegerField(
         default=0, help_text="The embedding model and units they were made with; 0: none yet."
     )
+    ingest_run = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="The latest ingestion run to claim it; its page images are in pages/<id>/<run>/.",
+    )
+    ingest_process = models.CharField(
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text="The process running that ingestion (lineled.lib.process.identity).",
+    )
+    ingest_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     warnings = models.JSONField(
         default=list,
         blank=True,

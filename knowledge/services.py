@@ -8,28 +8,33 @@ failed with a readable reason, removes what the attempt wrote and keeps the orig
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
+import os
 import re
 import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import PurePath
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connections, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from knowledge import citations, ragie, safety
-from knowledge.ingest import chunking, pdf, textdocs
+from knowledge.ingest import chunking, limits, pdf, textdocs
 from knowledge.ingest.blocks import Block
 from knowledge.ingest.detect import Rejected, detect
+from knowledge.ingest.limits import Deadline, Limits
 from knowledge.models import Chunk, Document, Page
 from knowledge.search import schema
 from knowledge.signals import knowledge_changed
+from lineled.lib import process
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +43,7 @@ logger = logging.getLogger(__name__)
 # demo manuals). 2: headers by position, bold by font name, chunk context. 3: a PDF
 # table is one block, a row a line, cells between " | ". 4: a table stays with its caption.
 INGEST_VERSION = 4
+READ_CHECK_EVERY = 50  # PDF pages whose text is read between two looks at the clock
 
 
 def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=None, caption=""):
@@ -46,8 +52,15 @@ def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=Non
     Returns (document, created). Raises Rejected for files we cannot read.
     """
     found = detect(filename, data)
+    bounds = Limits.current()  # what is over a limit is refused now, not at ingestion
     if found.kind == Document.Kind.PDF:
-        pdf.open_pdf(data).close()  # damaged or locked: refused now, not at ingestion
+        source = pdf.open_pdf(data)  # damaged or locked: refused now too
+        try:
+            limits.check_pdf(source, bounds)
+        finally:
+            source.close()
+    elif found.kind == Document.Kind.DOCX:
+        limits.check_zip(data, bounds)
     checksum = hashlib.sha256(data).hexdigest()
     existing = Document.objects.filter(checksum=checksum).first()
     if existing:
@@ -73,18 +86,25 @@ def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=Non
     return document, True
 
 
-def stuck_after():
-    """How long a document may sit in "processing" without progress before its worker
-    is presumed dead (no task runs longer than CELERY_TASK_TIME_LIMIT)."""
-    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+def stuck_after() -> timedelta:
+    """How long after its start an ingestion whose process no one here can see (another
+    machine) is presumed dead: its task's hard time limit, plus the sweep's grace."""
+    return timedelta(seconds=settings.INGEST_TIME_LIMIT + settings.INGEST_SWEEP_GRACE_SECONDS)
+
+
+def may_be_running(document: Document) -> bool:
+    """Might the ingestion that last claimed the document still be running? No once its
+    process is gone (on this host that is known at once), or once it has outlived every
+    time limit."""
+    if document.ingest_process and process.is_running(document.ingest_process) is False:
+        return False
+    started = document.ingest_started_at or document.updated_at
+    return started >= timezone.now() - stuck_after()
 
 
 def is_busy(document: Document) -> bool:
-    """Being ingested right now (processing, and not stuck)."""
-    return (
-        document.status == Document.Status.PROCESSING
-        and document.updated_at >= timezone.now() - stuck_after()
-    )
+    """Being ingested right now (processing, by a process that may still run)."""
+    return document.status == Document.Status.PROCESSING and may_be_running(document)
 
 
 def requeue(document: Document) -> None:
@@ -92,42 +112,170 @@ def requeue(document: Document) -> None:
     document.refresh_from_db()
 
 
+class _Superseded(Exception):
+    """Another run claimed the document meanwhile (this one was presumed dead)."""
+
+
+@dataclass
+class _Run:
+    """One ingestion attempt: where its files go and what bounds it."""
+
+    document: Document
+    id: str
+    limits: Limits
+    deadline: Deadline
+    written: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> str:
+        return f"{_pages_folder(self.document.pk)}/{self.id}"
+
+
 def ingest(document_id: int) -> Document:
-    """Parse, render and index one document. Safe to call again (re-ingest)."""
-    now = timezone.now()
-    claimed = (
-        Document.objects.filter(pk=document_id)
-        .filter(~Q(status=Document.Status.PROCESSING) | Q(updated_at__lt=now - stuck_after()))
-        .update(status=Document.Status.PROCESSING, pages_done=0, error="", updated_at=now)
-    )
+    """Parse, render and index one document, within the INGEST_* limits. Safe to call
+    again (re-ingest), also after a run that died: its partial files are removed."""
+    run_id = _claim(document_id)
     document = Document.objects.get(pk=document_id)
-    if not claimed:
-        return document  # someone else is on it
-    written: list[str] = []
+    if run_id is None:
+        return document  # a live process is on it
+    limits = Limits.current()
+    run = _Run(document, run_id, limits, Deadline(limits.seconds))
     try:
-        pages, drafts = _parse(document, written)
+        pages, drafts = _parse(run)
         with transaction.atomic():
-            replaced = _replace_index(document, pages, drafts)
+            replaced = _replace_index(run, pages, drafts)
         # The old page images go only now: a failed re-ingest leaves them all in place.
-        for name in replaced - set(written):
+        for name in replaced - set(run.written):
             default_storage.delete(name)
         citations.clear_cache(document_id)
         schema.analyze(connections[Document.objects.db])  # PostgreSQL only
         ragie.schedule_upload(document_id)  # no-op without RAGIE_API_KEY
         _schedule_embedding(document_id)
     except Exception as exc:
-        for name in written:
+        for name in run.written:
             default_storage.delete(name)
-        reason = str(exc) if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, Rejected):
-            logger.exception("ingesting document %s failed", document_id)
-        Document.objects.filter(pk=document_id).update(
-            status=Document.Status.FAILED, error=reason[:2000], updated_at=timezone.now()
-        )
+        if not isinstance(exc, _Superseded):
+            _record_failure(run, exc)
     document.refresh_from_db()
     if document.status == Document.Status.READY:
         knowledge_changed.send(sender=Document, document_id=document_id)
     return document
+
+
+def _claim(document_id: int) -> str | None:
+    """Take the document for a new run unless a live one has it; the new run's id."""
+    document = Document.objects.get(pk=document_id)
+    if document.status == Document.Status.PROCESSING and may_be_running(document):
+        return None
+    run, now = uuid.uuid4().hex[:12], timezone.now()
+    claimed = Document.objects.filter(
+        pk=document_id, status=document.status, ingest_run=document.ingest_run
+    ).update(
+        status=Document.Status.PROCESSING,
+        pages_done=0,
+        error="",
+        updated_at=now,
+        ingest_run=run,
+        ingest_process=process.identity(),
+        ingest_started_at=now,
+    )
+    if not claimed:
+        return None  # another process claimed it between our read and our write
+    _remove_unused_pages(document_id, keep=run)  # what a run that died had written
+    return run
+
+
+def _record_failure(run: _Run, exc: Exception) -> None:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        reason = f"reading the file took longer than {settings.INGEST_SOFT_TIME_LIMIT} s "
+        reason += "and was stopped; split it into smaller documents"
+    elif isinstance(exc, Rejected):
+        reason = str(exc)
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+        logger.exception("ingesting document %s failed", run.document.pk)
+    Document.objects.filter(pk=run.document.pk, ingest_run=run.id).update(
+        status=Document.Status.FAILED, error=reason[:2000], updated_at=timezone.now()
+    )
+
+
+def stop_dead_ingestions(*, grace: timedelta | None = None) -> list[int]:
+    """Fail the documents left "processing" by a run that no longer runs, with the
+    reason, removing what that run had written; the ids of those failed.
+
+    ``grace``: how long a run whose process is known to be gone is left after its last
+    progress (INGEST_SWEEP_GRACE_SECONDS), so a task Celery sends again after its worker
+    died can take the document over and finish it instead.
+    """
+    if grace is None:
+        grace = timedelta(seconds=settings.INGEST_SWEEP_GRACE_SECONDS)
+    now, failed = timezone.now(), []
+    for document in Document.objects.filter(status=Document.Status.PROCESSING):
+        if may_be_running(document) or document.updated_at > now - grace:
+            continue
+        gone = process.is_running(document.ingest_process) is False
+        reason = (
+            "ingestion stopped: the worker process reading the file died (out of memory, "
+            "or killed); re-ingest to try again"
+            if gone
+            else "ingestion stopped: its worker has not been heard of since "
+            f"{document.updated_at:%Y-%m-%d %H:%M} UTC; re-ingest to try again"
+        )
+        if _fail_run(document, reason):
+            failed.append(document.pk)
+    return failed
+
+
+def stop_dead_ingestion(document_id: int, reason: str) -> bool:
+    """Fail the document with ``reason`` if its latest run no longer runs."""
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None or document.status != Document.Status.PROCESSING:
+        return False
+    return not may_be_running(document) and _fail_run(document, reason)
+
+
+def _fail_run(document: Document, reason: str) -> bool:
+    stopped = Document.objects.filter(
+        pk=document.pk, status=Document.Status.PROCESSING, ingest_run=document.ingest_run
+    ).update(status=Document.Status.FAILED, error=reason, updated_at=timezone.now())
+    if stopped and document.ingest_run:
+        _remove_folder(f"{_pages_folder(document.pk)}/{document.ingest_run}")
+    return bool(stopped)
+
+
+def _pages_folder(document_id: int) -> str:
+    return f"pages/{int(document_id)}"
+
+
+def _remove_unused_pages(document_id: int, *, keep: str) -> None:
+    """Remove the run folders under pages/<id>/ that no page points at, but ``keep``."""
+    used = {
+        name.split("/")[2]
+        for pair in Page.objects.filter(document_id=document_id).values_list("image", "thumbnail")
+        for name in pair
+        if name.startswith(_pages_folder(document_id) + "/") and name.count("/") >= 3
+    }
+    try:
+        folders, _ = default_storage.listdir(_pages_folder(document_id))
+    except (FileNotFoundError, NotImplementedError):
+        return
+    for folder in set(folders) - used - {keep}:
+        _remove_folder(f"{_pages_folder(document_id)}/{folder}")
+
+
+def _remove_folder(prefix: str) -> None:
+    """Delete every file under ``prefix`` in the default storage (and the folders, where
+    the storage has them)."""
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    for folder in folders:
+        _remove_folder(f"{prefix}/{folder}")
+    for name in files:
+        default_storage.delete(f"{prefix}/{name}")
+    with contextlib.suppress(NotImplementedError, OSError):
+        os.rmdir(default_storage.path(prefix))
 
 
 def _schedule_embedding(document_id: int) -> None:
@@ -141,60 +289,66 @@ def _schedule_embedding(document_id: int) -> None:
         logger.warning("could not queue the embeddings of document %s", document_id, exc_info=True)
 
 
-def _parse(document: Document, written: list[str]):
+def _parse(run: _Run):
+    document = run.document
     with document.original.open("rb") as handle:
         data = handle.read()
     if document.kind == Document.Kind.PDF:
-        return _parse_pdf(document, data, written)
+        return _parse_pdf(run, data)
     if document.kind == Document.Kind.IMAGE:
-        return _parse_image(document, data, written)
+        return _parse_image(document, data)
     if document.kind == Document.Kind.DOCX:
-        blocks = textdocs.docx_blocks(data)
+        blocks = textdocs.docx_blocks(data, run.limits, run.deadline.check)
     elif document.kind == Document.Kind.MARKDOWN:
         blocks = textdocs.markdown_blocks(textdocs.decode(data))
     else:
         blocks = textdocs.text_blocks(textdocs.decode(data))
     if not blocks:
         raise Rejected("the document has no text")
+    limits.check_paragraphs(len(blocks), run.limits)
     text = "\n\n".join(b.text for b in blocks)
     _set_progress(document, 1, 1)
     return [Page(number=1, text=text)], chunking.chunk(blocks)
 
 
-def _parse_pdf(document: Document, data: bytes, written: list[str]):
+def _parse_pdf(run: _Run, data: bytes):
     source = pdf.open_pdf(data)
+    limits.check_pdf(source, run.limits)
     total = len(source)
-    _set_progress(document, 0, total)
-    parsed = pdf.read_pages(source)
+    _set_progress(run.document, 0, total)
+    parsed = []
+    for index in range(total):
+        parsed.append(pdf.read_page(source, index))
+        if index % READ_CHECK_EVERY == READ_CHECK_EVERY - 1:
+            run.deadline.check()
     if not any(p.text.strip() for p in parsed):
         raise Rejected("the PDF has no text layer (a scan?); upload a text PDF")
     pages, sizes = [], {}
-    # Each attempt writes under a folder of its own, so a re-ingest never overwrites
-    # the images the current pages (and cached citations) point at.
-    folder = f"pages/{document.pk}/{uuid.uuid4().hex[:12]}"
+    # Each run writes under a folder of its own, so a re-ingest never overwrites the
+    # images the current pages (and cached citations) point at.
     for page in parsed:
-        image, thumb = pdf.render(source, page.number - 1)
-        image_name = _save(f"{folder}/{page.number}.png", image, written)
-        thumb_name = _save(f"{folder}/{page.number}-thumb.png", thumb, written)
+        scale = limits.render_scale(page.width, page.height, pdf.RENDER_SCALE, run.limits)
+        image, thumb = pdf.render(source, page.number - 1, scale)
         pages.append(
             Page(
                 number=page.number,
                 text=page.text,
-                image=image_name,
-                thumbnail=thumb_name,
+                image=_save(run, f"{page.number}.png", image),
+                thumbnail=_save(run, f"{page.number}-thumb.png", thumb),
                 width=page.width,
                 height=page.height,
             )
         )
         sizes[page.number] = (page.width, page.height)
-        _set_progress(document, page.number, total)
+        _set_progress(run.document, page.number, total)
+        run.deadline.check()
     drafts = chunking.chunk(pdf.blocks(parsed))
     for draft in drafts:
         draft.boxes = pdf.page_boxes(source, draft.spans, sizes)
     return pages, drafts
 
 
-def _parse_image(document: Document, data: bytes, written: list[str]):
+def _parse_image(document: Document, data: bytes):
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -214,9 +368,9 @@ def _parse_image(document: Document, data: bytes, written: list[str]):
     return [page], drafts
 
 
-def _save(name: str, data: bytes, written: list[str]) -> str:
-    saved = default_storage.save(name, ContentFile(data))
-    written.append(saved)
+def _save(run: _Run, name: str, data: bytes) -> str:
+    saved = default_storage.save(f"{run.folder}/{name}", ContentFile(data))
+    run.written.append(saved)
     return saved
 
 
@@ -226,8 +380,23 @@ def _set_progress(document: Document, done: int, total: int) -> None:
     )
 
 
-def _replace_index(document: Document, pages: list[Page], drafts) -> set[str]:
+def _replace_index(run: _Run, pages: list[Page], drafts) -> set[str]:
     """Swap in the new pages and chunks; the names of the files the old pages used."""
+    document = run.document
+    ready = Document.objects.filter(
+        pk=document.pk, status=Document.Status.PROCESSING, ingest_run=run.id
+    ).update(
+        status=Document.Status.READY,
+        page_count=len(pages),
+        pages_done=len(pages),
+        chunk_count=len(drafts),
+        ingested_at=timezone.now(),
+        ingest_version=INGEST_VERSION,
+        error="",
+        warnings=_instruction_warnings(pages, drafts),
+    )
+    if not ready:
+        raise _Superseded
     old_files = {
         name
         for pair in document.pages.values_list("image", "thumbnail")
@@ -251,16 +420,6 @@ def _replace_index(document: Document, pages: list[Page], drafts) -> set[str]:
             boxes=getattr(d, "boxes", {}),
         )
         for i, d in enumerate(drafts)
-    )
-    Document.objects.filter(pk=document.pk).update(
-        status=Document.Status.READY,
-        page_count=len(pages),
-        pages_done=len(pages),
-        chunk_count=len(drafts),
-        ingested_at=timezone.now(),
-        ingest_version=INGEST_VERSION,
-        error="",
-        warnings=_instruction_warnings(pages, drafts),
     )
     return old_files
 
@@ -295,7 +454,8 @@ def _page_of(sentence: str, draft, flat: dict[int, str]) -> int:
 
 
 def delete_document(document: Document) -> None:
-    """Delete the document, its pages and chunks, and every file it owns."""
+    """Delete the document, its pages and chunks, and every file it owns (the page
+    images of runs that never finished included)."""
     names = [document.original.name]
     for page in document.pages.all():
         names += [page.image.name, page.thumbnail.name]
@@ -305,5 +465,6 @@ def delete_document(document: Document) -> None:
         ragie.schedule_delete(document.ragie_id)  # no-op without RAGIE_API_KEY
     for name in {n for n in names if n}:
         default_storage.delete(name)
+    _remove_folder(_pages_folder(document_id))
     citations.clear_cache(document_id)
     knowledge_changed.send(sender=Document, document_id=document_id)

@@ -3,7 +3,10 @@
 import logging
 from datetime import timedelta
 
+from billiard.exceptions import WorkerLostError
 from celery import shared_task
+from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_failure, worker_ready
 from django.conf import settings
 from django.utils import timezone
 
@@ -19,10 +22,57 @@ RAGIE_FIRST_DELAY = 5
 RAGIE_MAX_DELAY = 300
 
 
-@shared_task(name="knowledge.ingest_document")
+@shared_task(
+    name="knowledge.ingest_document",
+    # Acknowledged once done: a worker that dies mid-way (killed, out of memory) has the
+    # task sent again, INGEST_RETRIES times, and the new run finishes the document.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    retry_on_worker_lost=True,
+    max_retries=settings.INGEST_RETRIES,
+    default_retry_delay=settings.INGEST_RETRY_SECONDS,
+    soft_time_limit=settings.INGEST_SOFT_TIME_LIMIT,
+    time_limit=settings.INGEST_TIME_LIMIT,
+)
 def ingest_document(document_id: int) -> dict:
-    document = services.ingest(document_id)
+    try:
+        document = services.ingest(document_id)
+    except Document.DoesNotExist:
+        return {"id": document_id, "status": "deleted"}
     return {"id": document.pk, "status": document.status, "chunks": document.chunk_count}
+
+
+@task_failure.connect(sender=ingest_document)
+def _ingestion_lost(sender=None, task_id=None, exception=None, args=(), **extra) -> None:
+    """The worker's main process reports a run it lost for good (its process died once
+    more than INGEST_RETRIES allow, or was killed at the hard time limit): the document
+    fails now, with the reason, instead of waiting for the sweep."""
+    if not isinstance(exception, WorkerLostError | TimeLimitExceeded) or not args:
+        return
+    if isinstance(exception, TimeLimitExceeded):
+        reason = f"reading the file took longer than {settings.INGEST_TIME_LIMIT} s and was "
+        reason += "stopped; split it into smaller documents"
+    else:
+        reason = "ingestion stopped: the worker process reading the file died each time it "
+        reason += "tried (out of memory, or killed); the file is too large or damaged"
+    services.stop_dead_ingestion(args[0], reason)
+
+
+@shared_task(name="knowledge.sweep_ingestions")
+def sweep_ingestions() -> dict:
+    """Fail what a dead worker left "processing" (periodic, and at worker start)."""
+    return {"failed": services.stop_dead_ingestions()}
+
+
+@worker_ready.connect
+def _sweep_at_start(**extra) -> None:
+    try:
+        failed = services.stop_dead_ingestions()
+    except Exception:
+        logger.warning("could not sweep the ingestions left by a dead worker", exc_info=True)
+        return
+    if failed:
+        logger.warning("documents left processing by a dead worker failed: %s", failed)
 
 
 @shared_task(name="knowledge.embed_document")

@@ -186,7 +186,16 @@ CELERY_RESULT_EXPIRES = timedelta(days=env_int("CELERY_RESULT_DAYS", 7, minimum=
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60, minimum=1)
+# Any task: SoftTimeLimitExceeded is raised in it at the soft limit, its process is
+# killed at the hard one (prefork pool; the solo pool has no limits).
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60, minimum=2)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int(
+    "CELERY_TASK_SOFT_TIME_LIMIT", max(1, CELERY_TASK_TIME_LIMIT - 60), minimum=1
+)
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT")
+# A worker process whose memory grew past this is replaced after its task.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("WORKER_MAX_MEMORY_MB", 1024, minimum=64) * 1024
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -200,6 +209,11 @@ CELERY_BEAT_SCHEDULE = {
     "embed-outdated": {
         "task": "knowledge.embed_outdated",
         "schedule": timedelta(minutes=10),
+    },
+    # Fails documents whose ingestion died with its worker (also run at worker start).
+    "sweep-ingestions": {
+        "task": "knowledge.sweep_ingestions",
+        "schedule": timedelta(seconds=env_int("INGEST_SWEEP_SECONDS", 60, minimum=5)),
     },
     "prune-search-events": {
         "task": "knowledge.prune_search_events",
@@ -362,6 +376,29 @@ if SEARCH_BACKEND == "ragie" and not RAGIE_API_KEY:
 EMBED_THREADS = env_int("LINELED_EMBED_THREADS", 1, minimum=1, maximum=16)
 EMBED_CACHE = env_str("LINELED_EMBED_CACHE", str(VAR_DIR / "cache" / "embeddings.sqlite3"))
 EMBED_CACHE = "" if EMBED_CACHE.lower() == "off" else EMBED_CACHE
+# What one upload may cost to ingest (knowledge.ingest.limits): a file over a limit is
+# refused with the reason, one still being read after INGEST_MAX_SECONDS is stopped.
+INGEST_MAX_PAGES = env_int("INGEST_MAX_PAGES", 2000, minimum=1)
+INGEST_MAX_PAGE_POINTS = env_int("INGEST_MAX_PAGE_POINTS", 7200, minimum=72)  # 100 in a side
+# Page images are rendered at 108 dpi, lower for a page that would exceed this many pixels.
+INGEST_MAX_PAGE_PIXELS = env_int("INGEST_MAX_PAGE_PIXELS", 4_000_000, minimum=10_000)
+INGEST_MAX_UNZIPPED_MB = env_int("INGEST_MAX_UNZIPPED_MB", 100, minimum=1)
+INGEST_MAX_ZIP_PARTS = env_int("INGEST_MAX_ZIP_PARTS", 1000, minimum=3)
+INGEST_MAX_PARAGRAPHS = env_int("INGEST_MAX_PARAGRAPHS", 50_000, minimum=1)
+# A Word body's XML elements (about 120 bytes each in memory once parsed).
+INGEST_MAX_XML_ELEMENTS = env_int("INGEST_MAX_XML_ELEMENTS", 3_000_000, minimum=1000)
+INGEST_MAX_SECONDS = env_float("INGEST_MAX_SECONDS", 600.0, minimum=0.001)
+# The ingestion task's own Celery limits, past INGEST_MAX_SECONDS (which ingestion checks
+# between pages): they stop a run stuck inside one step.
+INGEST_SOFT_TIME_LIMIT = round(INGEST_MAX_SECONDS) + 60
+INGEST_TIME_LIMIT = INGEST_SOFT_TIME_LIMIT + 60
+# An ingestion whose worker died (killed, out of memory) is sent again this many times,
+# this many seconds later; then the document fails with the reason.
+INGEST_RETRIES = env_int("INGEST_RETRIES", 2, minimum=0)
+INGEST_RETRY_SECONDS = env_int("INGEST_RETRY_SECONDS", 5, minimum=0)
+# The sweep fails a document left "processing" by a dead process this long after its
+# last progress (a retry may take it over meanwhile).
+INGEST_SWEEP_GRACE_SECONDS = env_int("INGEST_SWEEP_GRACE_SECONDS", 60, minimum=0)
 
 # --- Voice ------------------------------------------------------------------------
 # Speech-to-text engine: pocketsphinx (offline, adapted to the knowledge base), whisper

@@ -115,28 +115,23 @@ def _is_bold(textpage, index: int) -> bool:
     return any(word in name for word in ("bold", "black", "heavy", "semibold"))
 
 
+def read_page(pdf: pdfium.PdfDocument, index: int) -> PdfPage:
+    page = pdf[index]
+    width, height = page.get_size()
+    textpage = page.get_textpage()
+    text = textpage.get_text_range()
+    return PdfPage(
+        index + 1, text.replace("\r\n", "\n"), width, height, _lines(textpage, index + 1, height)
+    )
+
+
 def read_pages(pdf: pdfium.PdfDocument) -> list[PdfPage]:
-    pages = []
-    for index in range(len(pdf)):
-        page = pdf[index]
-        width, height = page.get_size()
-        textpage = page.get_textpage()
-        text = textpage.get_text_range()
-        pages.append(
-            PdfPage(
-                index + 1,
-                text.replace("\r\n", "\n"),
-                width,
-                height,
-                _lines(textpage, index + 1, height),
-            )
-        )
-    return pages
+    return [read_page(pdf, index) for index in range(len(pdf))]
 
 
-def render(pdf: pdfium.PdfDocument, index: int) -> tuple[bytes, bytes]:
-    """PNG bytes of the page image and of its thumbnail."""
-    image = pdf[index].render(scale=RENDER_SCALE).to_pil()
+def render(pdf: pdfium.PdfDocument, index: int, scale: float = RENDER_SCALE) -> tuple[bytes, bytes]:
+    """PNG bytes of the page image (``scale`` pixels per point) and of its thumbnail."""
+    image = pdf[index].render(scale=scale).to_pil()
     full = io.BytesIO()
     image.save(full, format="PNG", optimize=False, compress_level=3)
     ratio = THUMB_WIDTH / image.width

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 
 from knowledge.ingest.blocks import ITEM_RE, NUMBERED_HEADING_RE, Block, heading_level
 from knowledge.ingest.detect import Rejected
+from knowledge.ingest.limits import Limits, check_word_body, check_zip
 
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
@@ -82,24 +84,33 @@ def text_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def docx_blocks(data: bytes) -> list[Block]:
+def docx_blocks(data: bytes, limits: Limits, check: Callable[[], None] = lambda: None):
+    """Blocks of a Word document, refused before parsing when its zip or its body is over
+    the limits; ``check`` (the deadline) is called as it goes."""
     import docx  # python-docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    check_zip(data, limits)
+    check_word_body(data, limits)
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError):
         raise Rejected("the Word document is damaged") from None
-    blocks: list[Block] = []
     body = document.element.body
-    for child in body.iterchildren():
+    # Style names by id, looked up once: python-docx's paragraph.style searches the
+    # styles part anew for every paragraph, minutes for a long document.
+    styles = {style.style_id: style.name or "" for style in document.styles}
+    blocks: list[Block] = []
+    for index, child in enumerate(body.iterchildren()):
+        if index % 200 == 0:
+            check()
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             paragraph = docx.text.paragraph.Paragraph(child, document)
             text = " ".join(paragraph.text.split())
             if not text:
                 continue
-            style = (paragraph.style.name if paragraph.style is not None else "") or ""
+            style = styles.get(child.style, "")
             if style.startswith("Heading") or style == "Title":
                 level = int(style.split()[-1]) if style.split()[-1].isdigit() else 1
                 blocks.append(Block("heading", text, 1, level=level))
