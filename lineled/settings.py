@@ -194,6 +194,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int(
 )
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT")
+# Seconds the worker waits for the result of a task whose process died before it
+# counts the process lost (and sends an ingestion again).
+CELERY_WORKER_LOST_WAIT = env_float("CELERY_WORKER_LOST_WAIT", 10.0, minimum=0.1)
 # A worker process whose memory grew past this is replaced after its task.
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("WORKER_MAX_MEMORY_MB", 1024, minimum=64) * 1024
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -1,15 +1,11 @@
-"""Every accepted format becomes pages and chunks; locked PDFs fail with a reason;
-``ingest --queue`` hands the work to a real Celery worker."""
+"""Every accepted format becomes pages and chunks; locked PDFs fail with a reason.
+(``ingest --queue`` and a real worker: test_ingest_recovery.)"""
 
 import io
-import json
-import time
-import uuid
 from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
-from django.core.management import call_command
 from django.utils import timezone
 from docx import Document as WordDocument
 from PIL import Image
@@ -121,34 +117,6 @@ def _jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), (0, 90, 200)).save(buffer, "JPEG")
     return buffer.getvalue()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_ingest_queue_hands_the_document_to_a_real_worker(tmp_path):
-    from lineled.celery import app
-    from tests.support import celery_worker
-
-    marker = uuid.uuid4().hex[:10]
-    path = tmp_path / f"closing-{marker}.md"
-    path.write_text(f"# Closing {marker}\n\nLock the back door and set the alarm code.\n")
-    out = io.StringIO()
-    call_command("ingest", str(path), "--queue", "--json", stdout=out)
-    row = json.loads(out.getvalue())
-    assert row["status"] == "queued"
-    document = Document.objects.get(pk=row["id"])
-    try:
-        with celery_worker(tmp_path, app.conf.task_default_queue):
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                document.refresh_from_db()
-                if document.status in ("ready", "failed"):
-                    break
-                time.sleep(0.2)
-        assert document.status == "ready", (tmp_path / "worker.log").read_text()[-3000:]
-        assert document.chunk_count >= 1
-        assert search(f"alarm code {marker}", top_k=1)[0].document_id == document.pk
-    finally:
-        services.delete_document(document)
 
 
 @pytest.mark.django_db

@@ -18,8 +18,8 @@ class Command(BaseCommand):
     help = (
         "Serve Line Lead in the foreground: the ASGI web server (uvicorn), one Celery "
         "worker, Celery beat and the monitoring watchdog (which samples when no worker "
-        "does, so a stopped worker still raises its alert). One Ctrl-C or SIGTERM stops "
-        "them all."
+        "does, so a stopped worker still raises its alert). A worker, beat or watchdog "
+        "that dies is restarted with back-off; one Ctrl-C or SIGTERM stops them all."
     )
 
     def add_arguments(self, parser):
@@ -37,9 +37,13 @@ class Command(BaseCommand):
         children = [Child("web", py + web + ["--timeout-graceful-shutdown", "10"])]
         if not no_worker:
             concurrency = str(env_int("WORKER_CONCURRENCY", 2, minimum=1))
-            children.append(Child("worker", py + WORKER.split() + ["--concurrency", concurrency]))
-            children.append(Child("beat", py + BEAT.split()))
-            children.append(Child("watch", py + [MANAGE, "sample_metrics", "--watch", "10"]))
+            # A dead worker (killed for its memory, say), beat or watchdog is started
+            # again with back-off; only the web server's exit stops everything.
+            worker = py + WORKER.split() + ["--concurrency", concurrency]
+            children.append(Child("worker", worker, restart=True))
+            children.append(Child("beat", py + BEAT.split(), restart=True))
+            watch = py + [MANAGE, "sample_metrics", "--watch", "10"]
+            children.append(Child("watch", watch, restart=True))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         supervisor = Supervisor(children, env, out=self.stdout._out)
         local = host in ("0.0.0.0", "127.0.0.1", "::", "localhost")
