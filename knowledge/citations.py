@@ -1,9 +1,10 @@
 """Visual citations: page images with the cited passage highlighted like a marker pen.
 
-PDF and image pages are drawn on their stored image; text-only pages (Markdown, plain
-text, Word) are typeset as a clean page first, so every citation is a picture. Rendered
-images are cached under MEDIA_ROOT/citations/<document id>/, keyed by everything that
-can change them, so a re-ingest never serves a stale highlight.
+Every page's image is made at ingestion (PDF pages rendered, text-only documents
+typeset: knowledge.ingest.typeset) and stored; a request only draws the highlight from
+the chunk's stored boxes onto it, or scales it for a thumbnail, and never typesets.
+Drawn images are cached under MEDIA_ROOT/citations/<document id>/, keyed by everything
+that can change them, so a re-ingest never serves a stale highlight.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ import json
 import logging
 import mimetypes
 import os
-import re
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
-from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageOps
 
 from knowledge.models import Chunk, Document, Page
 
@@ -41,19 +40,6 @@ EDGE = (242, 164, 19)  # --amber in static/css/app.css
 EDGE_ALPHA = 200
 INSIDE = [255 if v == 128 else 0 for v in range(256)]  # mask values to composite masks
 OUTLINE = [EDGE_ALPHA if v == 255 else 0 for v in range(256)]
-INK = (27, 33, 41)  # --ink
-INK_SOFT = (74, 85, 99)  # --ink-soft
-RULE = (220, 217, 208)  # --line
-
-# The text page: US Letter at the 108 dpi PDFs are rendered at (knowledge.ingest.pdf).
-SHEET = (918, 1188)
-MARGIN = 72
-TITLE_ROOM = 34  # between the top margin and the first line of text
-BODY_SIZE = 17
-FONT_NAMES = {
-    False: ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "FreeSans.ttf", "Arial.ttf"),
-    True: ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "FreeSansBold.ttf", "Arial Bold.ttf"),
-}
 
 
 # --- URLs -----------------------------------------------------------------------------
@@ -181,190 +167,6 @@ def _png(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-# --- Text-only pages -------------------------------------------------------------------
-
-
-_fonts = threading.local()  # FreeType faces are not safe to share between threads
-
-
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """A sans font of ``size`` px: DejaVu/Liberation if installed, else Pillow's own."""
-    loaded = _fonts.__dict__.setdefault("loaded", {})
-    if (size, bold) not in loaded:
-        loaded[size, bold] = _load_font(size, bold)
-    return loaded[size, bold]
-
-
-def _load_font(size: int, bold: bool) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for name in FONT_NAMES[bold]:
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)
-
-
-@dataclass
-class _TextLine:
-    text: str
-    start: int  # offset of text[0] in the page text
-    heading: bool
-    y: float = 0.0
-
-
-def render_text_page(
-    text: str,
-    *,
-    passage: str = "",
-    title: str = "",
-    headings: Iterable[str] = (),
-    width: int | None = None,
-) -> bytes:
-    """PNG of a text-only page typeset on a white sheet, ``passage`` highlighted if found.
-
-    A long text shows the sheet-sized window around the passage (the top without one).
-    """
-    body, bold = _font(BODY_SIZE), _font(BODY_SIZE + 3, bold=True)
-    lines = _layout(text, set(headings), SHEET[0] - 2 * MARGIN, body, bold)
-    span = find_passage(text, passage) if passage else None
-    rects = _passage_rects(lines, span, body, bold) if span else []
-    top, bottom = _window(lines, rects)
-    header = MARGIN + TITLE_ROOM
-    height = max(SHEET[1], round(bottom - top) + header + MARGIN)
-    image = Image.new("RGB", (SHEET[0], height), (255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    small = _font(BODY_SIZE - 4)
-    draw.text((MARGIN, MARGIN - 30), title[:90], font=small, fill=INK_SOFT)
-    draw.line([(MARGIN, MARGIN - 8), (SHEET[0] - MARGIN, MARGIN - 8)], fill=RULE, width=1)
-    shift = header - top
-    for line in lines:
-        if top <= line.y and line.y + _height(line) <= bottom:
-            font = bold if line.heading else body
-            draw.text((MARGIN, line.y + shift), line.text, font=font, fill=INK)
-    if top > 0:
-        draw.text((SHEET[0] / 2, header - 22), "⋯", font=body, fill=INK_SOFT, anchor="mm")
-    if bottom < _end(lines):
-        draw.text((SHEET[0] / 2, height - MARGIN / 2), "⋯", font=body, fill=INK_SOFT, anchor="mm")
-    moved = [[x0, y0 + shift, x1, y1 + shift] for x0, y0, x1, y1 in rects if top <= y0 < bottom]
-    return _png(_scaled(mark(image, moved), width))
-
-
-def find_passage(text: str, passage: str) -> tuple[int, int] | None:
-    """Where ``passage`` is in ``text`` (start, end), ignoring differences in whitespace."""
-    flat, where = _squash(text)
-    needle, _ = _squash(passage)
-    if not needle:
-        return None
-    at = flat.find(needle)
-    if at < 0:  # re-split paragraphs: match the beginning and the end separately
-        edge = min(len(needle) // 2, 80)
-        at = flat.find(needle[:edge])
-        end = flat.find(needle[-edge:], at + edge) if at >= 0 else -1
-        if at < 0 or end < 0:
-            return None
-        return where[at], where[end + edge - 1] + 1
-    return where[at], where[at + len(needle) - 1] + 1
-
-
-def _squash(text: str) -> tuple[str, list[int]]:
-    """Text with runs of whitespace made one space, and each character's original offset."""
-    chars, where = [], []
-    for match in re.finditer(r"\S+", text):
-        if chars:
-            chars.append(" ")
-            where.append(match.start() - 1)
-        chars.extend(match.group())
-        where.extend(range(match.start(), match.end()))
-    return "".join(chars), where
-
-
-def _layout(text: str, headings: set[str], width: float, body, bold) -> list[_TextLine]:
-    """Wrap the text into lines that fit ``width``, each knowing its offset and its y."""
-    lines: list[_TextLine] = []
-    y, offset = 0.0, 0
-    for raw in text.split("\n"):
-        start, offset = offset, offset + len(raw) + 1
-        if not raw.strip():
-            y += BODY_SIZE * 0.7
-            continue
-        heading = raw.strip() in headings
-        font = bold if heading else body
-        if heading and lines:
-            y += BODY_SIZE * 0.6
-        for piece_start, piece in _wrap(raw, font, width):
-            lines.append(_TextLine(piece, start + piece_start, heading, y))
-            y += _height(lines[-1])
-    return lines
-
-
-def _wrap(raw: str, font, width: float) -> list[tuple[int, str]]:
-    """Greedy word wrap: (offset in ``raw``, text) of each line; long words are cut."""
-    pieces: list[tuple[int, str]] = []
-    first = last = None
-    for word in re.finditer(r"\S+", raw):
-        start, end = word.span()
-        if first is not None and font.getlength(raw[first:end]) > width:
-            pieces.append((first, raw[first:last]))
-            first = None
-        while first is None and font.getlength(raw[start:end]) > width:
-            cut = _fit(raw, start, end, font, width)
-            pieces.append((start, raw[start:cut]))
-            start = cut
-        if first is None:
-            first = start
-        last = end
-    if first is not None:
-        pieces.append((first, raw[first:last]))
-    return pieces
-
-
-def _fit(raw: str, start: int, end: int, font, width: float) -> int:
-    """The end of the longest piece of one over-long word that fits ``width``."""
-    cut = start + 1
-    while cut < end and font.getlength(raw[start : cut + 1]) <= width:
-        cut += 1
-    return cut
-
-
-def _height(line: _TextLine) -> float:
-    return (BODY_SIZE + 3 if line.heading else BODY_SIZE) * 1.55
-
-
-def _end(lines: list[_TextLine]) -> float:
-    return lines[-1].y + _height(lines[-1]) if lines else 0.0
-
-
-def _passage_rects(lines: list[_TextLine], span: tuple[int, int], body, bold) -> list[Rect]:
-    start, end = span
-    rects = []
-    for line in lines:
-        a, b = max(start, line.start), min(end, line.start + len(line.text))
-        if a >= b:
-            continue
-        font = bold if line.heading else body
-        x0 = MARGIN + font.getlength(line.text[: a - line.start])
-        x1 = MARGIN + font.getlength(line.text[: b - line.start])
-        size = font.size
-        top = line.y + (_height(line) - size * 1.2) / 2
-        rects.append([x0, top, x1, top + size * 1.2])
-    return rects
-
-
-def _window(lines: list[_TextLine], rects: list[Rect]) -> tuple[float, float]:
-    """The y range of text to show: a sheet's worth, starting a little above the passage."""
-    room = SHEET[1] - 2 * MARGIN - TITLE_ROOM
-    total = _end(lines)
-    if total <= room:
-        return 0.0, total
-    if not rects:
-        return 0.0, room
-    first, last = rects[0][1], rects[-1][3]
-    top = min(max(0.0, first - room * 0.2), total - room)
-    top = max((line.y for line in lines if line.y <= top), default=0.0)
-    bottom = max(top + room, last + BODY_SIZE)  # a passage taller than a sheet makes it taller
-    return top, min(bottom, total)
-
-
 # --- Serving, with a disk cache ----------------------------------------------------------
 
 
@@ -382,7 +184,7 @@ class PageImage:
 
     @cached_property
     def stored(self) -> tuple[str, int, float] | None:
-        """Name, size and mtime of the stored page image, or None for text-only pages."""
+        """Name, size and mtime of the stored page image, or None if there is none."""
         name = self.page.image.name
         if not name:
             return None
@@ -390,7 +192,7 @@ class PageImage:
         try:
             return name, storage.size(name), storage.get_modified_time(name).timestamp()
         except OSError:
-            logger.warning("page image %s is missing; typesetting the text instead", name)
+            logger.warning("page image %s is missing", name)
             return None
 
     @property
@@ -437,25 +239,8 @@ class PageImage:
 
     def render(self) -> bytes:
         width = THUMB_WIDTH if self.thumbnail else None
-        if self.stored is None:
-            return self._render_text(width)
         with self.page.image.storage.open(self.stored[0], "rb") as handle:
             return highlight(handle.read(), self.boxes, width=width)
-
-    def _render_text(self, width: int | None) -> bytes:
-        document = self.page.document
-        headings = {
-            part
-            for heading in document.chunks.order_by().values_list("heading", flat=True).distinct()
-            for part in heading.split(" › ")
-        }
-        return render_text_page(
-            self.page.text,
-            passage=self.chunk.text if self.chunk else "",
-            title=document.title,
-            headings=headings,
-            width=width,
-        )
 
 
 def get_page_image(
@@ -476,7 +261,12 @@ def get_page_image(
         ).first()
         if chunk is None:
             raise Http404("No such passage on this page.")
-    return PageImage(page, chunk, thumbnail)
+    image = PageImage(page, chunk, thumbnail)
+    if image.stored is None:
+        # Ingested before text pages were typeset at ingestion (or its file is lost):
+        # the sweep re-ingests such documents; a request never typesets.
+        raise Http404("This page has no image yet.")
+    return image
 
 
 def cache_dir(document_id: int) -> Path:

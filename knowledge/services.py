@@ -27,7 +27,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from knowledge import citations, ragie, safety
-from knowledge.ingest import chunking, limits, pdf, textdocs
+from knowledge.ingest import chunking, limits, pdf, textdocs, typeset
 from knowledge.ingest.blocks import Block
 from knowledge.ingest.detect import Rejected, detect
 from knowledge.ingest.limits import Deadline, Limits
@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 # ingested by older rules can be found and ingested again (load_demo does it for the
 # demo manuals). 2: headers by position, bold by font name, chunk context. 3: a PDF
 # table is one block, a row a line, cells between " | ". 4: a table stays with its caption.
-INGEST_VERSION = 4
+# 5: text, Markdown and Word documents are typeset into page images at ingestion.
+INGEST_VERSION = 5
 READ_CHECK_EVERY = 50  # PDF pages whose text is read between two looks at the clock
 
 
@@ -234,6 +235,25 @@ def stop_dead_ingestion(document_id: int, reason: str) -> bool:
     return not may_be_running(document) and _fail_run(document, reason)
 
 
+def queue_pages_without_images(limit: int = 5) -> list[int]:
+    """Queue for ingestion, a few at a time, the ready documents with a page that has no
+    image (text documents ingested before they were typeset at ingestion): a citation of
+    such a page has no image until then. The ids queued."""
+    from knowledge import tasks
+
+    pending = list(
+        Document.objects.ready()
+        .filter(pages__image="")
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")[:limit]
+    )
+    for document_id in pending:
+        Document.objects.filter(pk=document_id).update(status=Document.Status.QUEUED)
+        tasks.ingest_document.delay_on_commit(document_id)
+    return pending
+
+
 def _fail_run(document: Document, reason: str) -> bool:
     stopped = Document.objects.filter(
         pk=document.pk, status=Document.Status.PROCESSING, ingest_run=document.ingest_run
@@ -306,9 +326,43 @@ def _parse(run: _Run):
     if not blocks:
         raise Rejected("the document has no text")
     limits.check_paragraphs(len(blocks), run.limits)
+    return _typeset(run, blocks)
+
+
+def _typeset(run: _Run, blocks: list[Block]):
+    """Pages of a text-only document: its text typeset on sheets, each stored as an
+    image like a PDF page, and its chunks' passages as boxes on them."""
     text = "\n\n".join(b.text for b in blocks)
-    _set_progress(document, 1, 1)
-    return [Page(number=1, text=text)], chunking.chunk(blocks)
+    headings = {b.text for b in blocks if b.kind == "heading"}
+    layout = typeset.Layout(text, title=run.document.title, headings=headings)
+    total = len(layout.sheets)
+    if total > run.limits.pages:
+        raise Rejected(
+            f"the document makes {total:,} pages; at most {run.limits.pages:,} are made: "
+            "split it into smaller documents"
+        )
+    _set_progress(run.document, 0, total)
+    pages = []
+    for sheet in layout.sheets:
+        image, thumb = typeset.pngs(layout.draw(sheet))
+        pages.append(
+            Page(
+                number=sheet.number,
+                text=sheet.text,
+                image=_save(run, f"{sheet.number}.png", image),
+                thumbnail=_save(run, f"{sheet.number}-thumb.png", thumb),
+                width=typeset.SHEET_POINTS[0],
+                height=typeset.SHEET_POINTS[1],
+            )
+        )
+        _set_progress(run.document, sheet.number, total)
+        run.deadline.check()
+    drafts = chunking.chunk(blocks)
+    for draft, boxes in zip(drafts, layout.boxes([d.text for d in drafts]), strict=True):
+        draft.boxes = boxes
+        on = sorted(int(number) for number in boxes)
+        draft.first_page, draft.last_page = (on[0], on[-1]) if on else (1, 1)
+    return pages, drafts
 
 
 def _parse_pdf(run: _Run, data: bytes):

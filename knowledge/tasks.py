@@ -60,8 +60,12 @@ def _ingestion_lost(sender=None, task_id=None, exception=None, args=(), **extra)
 
 @shared_task(name="knowledge.sweep_ingestions")
 def sweep_ingestions() -> dict:
-    """Fail what a dead worker left "processing" (periodic, and at worker start)."""
-    return {"failed": services.stop_dead_ingestions()}
+    """Fail what a dead worker left "processing" (periodic, and at worker start), and
+    queue documents whose pages still lack images."""
+    return {
+        "failed": services.stop_dead_ingestions(),
+        "queued": services.queue_pages_without_images(),
+    }
 
 
 @worker_ready.connect

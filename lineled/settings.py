@@ -213,7 +213,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "knowledge.embed_outdated",
         "schedule": timedelta(minutes=10),
     },
-    # Fails documents whose ingestion died with its worker (also run at worker start).
+    # Fails documents whose ingestion died with its worker (also run at worker start)
+    # and queues those whose pages have no image yet.
     "sweep-ingestions": {
         "task": "knowledge.sweep_ingestions",
         "schedule": timedelta(seconds=env_int("INGEST_SWEEP_SECONDS", 60, minimum=5)),

@@ -2,6 +2,7 @@
 
 import io
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from knowledge import citations, services
+from knowledge.ingest import typeset
 from knowledge.models import Chunk, Document
 
 pytestmark = pytest.mark.django_db
@@ -225,13 +227,14 @@ def test_a_reingest_never_serves_a_stale_image(crew, notes, fryer):
     assert new.tobytes() == fresh.tobytes()
 
 
-def test_a_markdown_page_is_typeset_with_its_passage_marked(crew, notes):
+def test_a_markdown_page_is_typeset_at_ingestion_with_its_passage_marked(crew, notes):
     page = notes.pages.get(number=1)
-    assert not page.image
     chunk = notes.chunks.get(text__contains="drain valve")
+    plain = crew.get(citations.image_url(notes.pk, 1))
+    assert b"".join(plain.streaming_content) == Path(page.image.path).read_bytes()  # as stored
     plain = png(crew.get(citations.image_url(notes.pk, 1)))
     marked = png(crew.get(citations.image_url(notes.pk, 1, chunk.pk)))
-    assert plain.size == marked.size == citations.SHEET
+    assert plain.size == marked.size == typeset.SHEET
     assert share_yellow(plain, (0, 0, *plain.size)) == 0
     rows = [y for y in range(marked.height) if yellow(marked.getpixel((marked.width // 2, y)))]
     assert rows, "no highlight"
@@ -242,11 +245,51 @@ def test_a_markdown_page_is_typeset_with_its_passage_marked(crew, notes):
     assert share_yellow(thumb, (0, 0, *thumb.size)) > 0.02
 
 
+def long_text(words: int = 2400, unbroken: int = 60_000) -> str:
+    """A plain-text manual of several pages, with a pasted blob (one unbroken 60 KB
+    "word", which a request used to re-measure for seconds) before its last section."""
+    body = " ".join(f"Check the walk-in at {n}." for n in range(words // 5))
+    return f"{body}\n\nLOG\n\n{'x' * unbroken}\n\nCLOSING\n\nSet the alarm code 4471 at close."
+
+
+def test_a_long_text_is_typeset_into_pages_and_a_citation_only_draws_on_the_stored_image(crew):
+    document = ingest("walk-in.txt", long_text().encode())
+    pages = list(document.pages.all())
+    assert len(pages) > 3
+    assert all(Path(p.image.path).is_file() and Path(p.thumbnail.path).is_file() for p in pages)
+    closing = document.chunks.get(text__contains="alarm code 4471")
+    assert closing.first_page == closing.last_page == len(pages)
+    assert "alarm code 4471" in pages[-1].text and "4471" not in pages[0].text
+    url = citations.image_url(document.pk, closing.first_page, closing.pk)
+    started = time.monotonic()
+    marked = png(crew.get(url))
+    took = time.monotonic() - started
+    plain = Image.open(pages[-1].image.path).convert("RGB")
+    w, h = plain.size
+    for x0, y0, x1, y1 in closing.boxes[str(closing.first_page)]:
+        box = [round(x0 * w), round(y0 * h), round(x1 * w), round(y1 * h)]
+        assert inked(plain, marked, box), box
+    assert took < 1.0  # typesetting this text took seconds per request
+
+
+def test_a_page_without_a_stored_image_is_not_typeset_in_the_request(crew, notes):
+    """Text pages ingested before they had images: 404 at once, and the sweep queues
+    their document for ingestion."""
+    from knowledge.tasks import sweep_ingestions
+
+    notes.pages.update(image="", thumbnail="")
+    assert crew.get(citations.image_url(notes.pk, 1)).status_code == 404
+    assert sweep_ingestions.apply().get()["queued"] == [notes.pk]
+    notes.refresh_from_db()
+    assert notes.status == "queued"
+    assert services.ingest(notes.pk).pages.get().image
+
+
 def test_the_passage_is_found_whatever_the_whitespace():
     text = "Intro.\n\n1. Put on the  shield.\n\n2. Open the valve.\n\nOutro."
-    start, end = citations.find_passage(text, "1. Put on the shield.\n2. Open the valve.")
+    start, end = typeset.find_passage(text, "1. Put on the shield.\n2. Open the valve.")
     assert text[start:end] == "1. Put on the  shield.\n\n2. Open the valve."
-    assert citations.find_passage(text, "not in there at all") is None
+    assert typeset.find_passage(text, "not in there at all") is None
 
 
 def test_concurrent_requests_do_not_corrupt_the_cache(fryer):
