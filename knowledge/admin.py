@@ -69,6 +69,9 @@ class DocumentAdmin(admin.ModelAdmin):
         "updated_at",
         "ingested_at",
         "ingest_version",
+        "ingest_run",
+        "ingest_process",
+        "ingest_started_at",
     )
     readonly_fields = tuple(f for f in fields if f not in ("title", "caption"))
     actions = ("reingest",)

@@ -8,15 +8,12 @@ failed with a readable reason, removes what the attempt wrote and keeps the orig
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import logging
-import os
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import PurePath
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -26,7 +23,7 @@ from django.core.files.storage import default_storage
 from django.db import connections, transaction
 from django.utils import timezone
 
-from knowledge import citations, ragie, safety
+from knowledge import citations, ragie, recovery, safety
 from knowledge.ingest import chunking, limits, pdf, textdocs, typeset
 from knowledge.ingest.blocks import Block
 from knowledge.ingest.detect import Rejected, detect
@@ -87,25 +84,9 @@ def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=Non
     return document, True
 
 
-def stuck_after() -> timedelta:
-    """How long after its start an ingestion whose process no one here can see (another
-    machine) is presumed dead: its task's hard time limit, plus the sweep's grace."""
-    return timedelta(seconds=settings.INGEST_TIME_LIMIT + settings.INGEST_SWEEP_GRACE_SECONDS)
-
-
-def may_be_running(document: Document) -> bool:
-    """Might the ingestion that last claimed the document still be running? No once its
-    process is gone (on this host that is known at once), or once it has outlived every
-    time limit."""
-    if document.ingest_process and process.is_running(document.ingest_process) is False:
-        return False
-    started = document.ingest_started_at or document.updated_at
-    return started >= timezone.now() - stuck_after()
-
-
 def is_busy(document: Document) -> bool:
     """Being ingested right now (processing, by a process that may still run)."""
-    return document.status == Document.Status.PROCESSING and may_be_running(document)
+    return document.status == Document.Status.PROCESSING and recovery.may_be_running(document)
 
 
 def requeue(document: Document) -> None:
@@ -129,7 +110,7 @@ class _Run:
 
     @property
     def folder(self) -> str:
-        return f"{_pages_folder(self.document.pk)}/{self.id}"
+        return f"{recovery.pages_folder(self.document.pk)}/{self.id}"
 
 
 def ingest(document_id: int) -> Document:
@@ -166,7 +147,7 @@ def ingest(document_id: int) -> Document:
 def _claim(document_id: int) -> str | None:
     """Take the document for a new run unless a live one has it; the new run's id."""
     document = Document.objects.get(pk=document_id)
-    if document.status == Document.Status.PROCESSING and may_be_running(document):
+    if document.status == Document.Status.PROCESSING and recovery.may_be_running(document):
         return None
     run, now = uuid.uuid4().hex[:12], timezone.now()
     claimed = Document.objects.filter(
@@ -182,7 +163,7 @@ def _claim(document_id: int) -> str | None:
     )
     if not claimed:
         return None  # another process claimed it between our read and our write
-    _remove_unused_pages(document_id, keep=run)  # what a run that died had written
+    recovery.remove_unused_pages(document_id, keep=run)  # what a run that died had written
     return run
 
 
@@ -198,104 +179,6 @@ def _record_failure(run: _Run, exc: Exception) -> None:
     Document.objects.filter(pk=run.document.pk, ingest_run=run.id).update(
         status=Document.Status.FAILED, error=reason[:2000], updated_at=timezone.now()
     )
-
-
-def stop_dead_ingestions(*, grace: timedelta | None = None) -> list[int]:
-    """Fail the documents left "processing" by a run that no longer runs, with the
-    reason, removing what that run had written; the ids of those failed.
-
-    ``grace``: how long a run whose process is known to be gone is left after its last
-    progress (INGEST_SWEEP_GRACE_SECONDS), so a task Celery sends again after its worker
-    died can take the document over and finish it instead.
-    """
-    if grace is None:
-        grace = timedelta(seconds=settings.INGEST_SWEEP_GRACE_SECONDS)
-    now, failed = timezone.now(), []
-    for document in Document.objects.filter(status=Document.Status.PROCESSING):
-        if may_be_running(document) or document.updated_at > now - grace:
-            continue
-        gone = process.is_running(document.ingest_process) is False
-        reason = (
-            "ingestion stopped: the worker process reading the file died (out of memory, "
-            "or killed); re-ingest to try again"
-            if gone
-            else "ingestion stopped: its worker has not been heard of since "
-            f"{document.updated_at:%Y-%m-%d %H:%M} UTC; re-ingest to try again"
-        )
-        if _fail_run(document, reason):
-            failed.append(document.pk)
-    return failed
-
-
-def stop_dead_ingestion(document_id: int, reason: str) -> bool:
-    """Fail the document with ``reason`` if its latest run no longer runs."""
-    document = Document.objects.filter(pk=document_id).first()
-    if document is None or document.status != Document.Status.PROCESSING:
-        return False
-    return not may_be_running(document) and _fail_run(document, reason)
-
-
-def queue_pages_without_images(limit: int = 5) -> list[int]:
-    """Queue for ingestion, a few at a time, the ready documents with a page that has no
-    image (text documents ingested before they were typeset at ingestion): a citation of
-    such a page has no image until then. The ids queued."""
-    from knowledge import tasks
-
-    pending = list(
-        Document.objects.ready()
-        .filter(pages__image="")
-        .values_list("pk", flat=True)
-        .distinct()
-        .order_by("pk")[:limit]
-    )
-    for document_id in pending:
-        Document.objects.filter(pk=document_id).update(status=Document.Status.QUEUED)
-        tasks.ingest_document.delay_on_commit(document_id)
-    return pending
-
-
-def _fail_run(document: Document, reason: str) -> bool:
-    stopped = Document.objects.filter(
-        pk=document.pk, status=Document.Status.PROCESSING, ingest_run=document.ingest_run
-    ).update(status=Document.Status.FAILED, error=reason, updated_at=timezone.now())
-    if stopped and document.ingest_run:
-        _remove_folder(f"{_pages_folder(document.pk)}/{document.ingest_run}")
-    return bool(stopped)
-
-
-def _pages_folder(document_id: int) -> str:
-    return f"pages/{int(document_id)}"
-
-
-def _remove_unused_pages(document_id: int, *, keep: str) -> None:
-    """Remove the run folders under pages/<id>/ that no page points at, but ``keep``."""
-    used = {
-        name.split("/")[2]
-        for pair in Page.objects.filter(document_id=document_id).values_list("image", "thumbnail")
-        for name in pair
-        if name.startswith(_pages_folder(document_id) + "/") and name.count("/") >= 3
-    }
-    try:
-        folders, _ = default_storage.listdir(_pages_folder(document_id))
-    except (FileNotFoundError, NotImplementedError):
-        return
-    for folder in set(folders) - used - {keep}:
-        _remove_folder(f"{_pages_folder(document_id)}/{folder}")
-
-
-def _remove_folder(prefix: str) -> None:
-    """Delete every file under ``prefix`` in the default storage (and the folders, where
-    the storage has them)."""
-    try:
-        folders, files = default_storage.listdir(prefix)
-    except (FileNotFoundError, NotImplementedError):
-        return
-    for folder in folders:
-        _remove_folder(f"{prefix}/{folder}")
-    for name in files:
-        default_storage.delete(f"{prefix}/{name}")
-    with contextlib.suppress(NotImplementedError, OSError):
-        os.rmdir(default_storage.path(prefix))
 
 
 def _schedule_embedding(document_id: int) -> None:
@@ -519,6 +402,6 @@ def delete_document(document: Document) -> None:
         ragie.schedule_delete(document.ragie_id)  # no-op without RAGIE_API_KEY
     for name in {n for n in names if n}:
         default_storage.delete(name)
-    _remove_folder(_pages_folder(document_id))
+    recovery.remove_folder(recovery.pages_folder(document_id))
     citations.clear_cache(document_id)
     knowledge_changed.send(sender=Document, document_id=document_id)

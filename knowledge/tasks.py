@@ -10,7 +10,7 @@ from celery.signals import task_failure, worker_ready
 from django.conf import settings
 from django.utils import timezone
 
-from knowledge import ragie, services, vectors
+from knowledge import ragie, recovery, services, vectors
 from knowledge.models import Document, SearchEvent
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def _ingestion_lost(sender=None, task_id=None, exception=None, args=(), **extra)
     else:
         reason = "ingestion stopped: the worker process reading the file died each time it "
         reason += "tried (out of memory, or killed); the file is too large or damaged"
-    services.stop_dead_ingestion(args[0], reason)
+    recovery.stop_dead_ingestion(args[0], reason)
 
 
 @shared_task(name="knowledge.sweep_ingestions")
@@ -63,15 +63,15 @@ def sweep_ingestions() -> dict:
     """Fail what a dead worker left "processing" (periodic, and at worker start), and
     queue documents whose pages still lack images."""
     return {
-        "failed": services.stop_dead_ingestions(),
-        "queued": services.queue_pages_without_images(),
+        "failed": recovery.stop_dead_ingestions(),
+        "queued": recovery.queue_pages_without_images(),
     }
 
 
 @worker_ready.connect
 def _sweep_at_start(**extra) -> None:
     try:
-        failed = services.stop_dead_ingestions()
+        failed = recovery.stop_dead_ingestions()
     except Exception:
         logger.warning("could not sweep the ingestions left by a dead worker", exc_info=True)
         return
