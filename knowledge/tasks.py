@@ -8,6 +8,7 @@ from celery import shared_task
 from celery.exceptions import TimeLimitExceeded
 from celery.signals import task_failure, worker_ready
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from knowledge import ragie, recovery, services, vectors
@@ -70,13 +71,15 @@ def sweep_ingestions() -> dict:
 
 @worker_ready.connect
 def _sweep_at_start(**extra) -> None:
+    """Run here, in the worker's main process, rather than queued: a queued task could
+    reach another worker's queue."""
     try:
-        failed = recovery.stop_dead_ingestions()
-    except Exception:
+        if failed := recovery.stop_dead_ingestions():
+            logger.warning("documents left processing by a dead worker failed: %s", failed)
+    except Exception:  # the database may not be up yet; beat's sweep follows
         logger.warning("could not sweep the ingestions left by a dead worker", exc_info=True)
-        return
-    if failed:
-        logger.warning("documents left processing by a dead worker failed: %s", failed)
+    finally:
+        connections.close_all()  # a pool process forked later must not share them
 
 
 @shared_task(name="knowledge.embed_document")
