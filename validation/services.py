@@ -204,10 +204,7 @@ def _check_category(category: str) -> None:
 
 
 def _broadcast(run_id: int, kind: str, **payload) -> None:
-    try:
-        notify.send(notify.role_group(Role.OPS), kind, {"run": run_id, **payload}, on_commit=False)
-    except Exception:
-        logger.warning("could not broadcast %s", kind, exc_info=True)
+    notify.send(notify.role_group(Role.OPS), kind, {"run": run_id, **payload}, on_commit=False)
 
 
 def validation_user():
