@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_celery_beat",
     "django_celery_results",
+    "axes",
     "knowledge",
     "chat",
     "voice",
@@ -102,6 +103,8 @@ MIDDLEWARE = [
     "lineled.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lineled.urls"
@@ -291,6 +294,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 API_TOKEN_TOUCH_SECONDS = 60  # how often a token's last-used time is written
+
+# Sign-in lockout (django-axes), on /accounts/login/ and /admin/login/ alike: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# refused for LOGIN_COOLOFF_MINUTES (a wrong try meanwhile starts the wait again). The
+# pair, not the address alone: a store's tills share one address, and one crew member's
+# typos must not lock the others out. Ops see and lift lockouts in the admin ("Access
+# attempts": delete the row) or with `manage.py axes_reset_username USER`. API tokens
+# are not passwords and are not counted. Behind a proxy, uvicorn's --proxy-headers
+# gives the client's address (REMOTE_ADDR) from X-Forwarded-For.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a good sign-in forgets the earlier typos
+AXES_LOCKOUT_CALLABLE = "lineled.views.locked_out"  # the login page, saying why
 
 # --- Security (production) ------------------------------------------------------
 
