@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
-Websockets only accept browsers whose Origin is in ALLOWED_HOSTS and carry the
-Django session, so a consumer sees ``scope["user"]``.
+Request bodies over the caller's limit are refused before Django reads them
+(lineled.edge.BodyLimit). Websockets only accept browsers whose Origin is in
+ALLOWED_HOSTS and carry the Django session, so a consumer sees ``scope["user"]``.
 """
 
 import os
@@ -15,11 +16,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from lineled.edge import BodyLimit  # noqa: E402
 from lineled.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -313,6 +313,22 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True  # a good sign-in forgets the earlier typos
 AXES_LOCKOUT_CALLABLE = "lineled.views.locked_out"  # the login page, saying why
 
+# --- Request bodies ---------------------------------------------------------------
+# A body over the caller's limit gets 413 before anything reads it (lineled.edge.BodyLimit):
+# without a valid session or API token, BODY_LIMIT_ANONYMOUS_KB (a sign-in form is far
+# smaller); signed in, BODY_LIMIT_MB; signed in on an upload endpoint, BODY_LIMIT_UPLOAD_MB,
+# which must hold the largest file the library takes (a 50 MB PDF) and the form around it.
+BODY_LIMIT_ANONYMOUS = env_int("BODY_LIMIT_ANONYMOUS_KB", 64, minimum=1) * 1024
+BODY_LIMIT = env_int("BODY_LIMIT_MB", 2, minimum=1) * 1024 * 1024
+BODY_LIMIT_UPLOAD = env_int("BODY_LIMIT_UPLOAD_MB", 51, minimum=1) * 1024 * 1024
+BODY_LIMIT_UPLOAD_PATHS = (
+    r"/api/knowledge/documents",  # a manual
+    r"/api/voice/conversations/[^/]+/ask",  # a recorded question (at most 10 MB)
+    r"/admin/validation/case/import/",  # golden cases as a JSON file
+)
+# Django's own limit on a body it reads into memory (all but uploaded files): the same.
+DATA_UPLOAD_MAX_MEMORY_SIZE = BODY_LIMIT
+
 # --- Security (production) ------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

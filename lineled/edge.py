@@ -1,0 +1,138 @@
+"""What the ASGI app checks before Django or Channels see a request (lineled.asgi).
+
+``BodyLimit`` answers 413 to a request body over the caller's limit before anything
+reads it: Django's ASGI handler spools the whole body to a temporary file before any
+view, middleware or authentication runs, so a limit checked later comes too late.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import import_module
+from types import SimpleNamespace
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import aget_user
+from django.http.cookie import parse_cookie
+
+KB = 1024
+MB = 1024 * KB
+
+
+def _headers(scope) -> dict[str, str]:
+    """The request's headers by lower-case name (a repeated one: its last value)."""
+    return {k.decode("latin1").lower(): v.decode("latin1") for k, v in scope.get("headers", [])}
+
+
+class BodyLimit:
+    """HTTP bodies over the caller's limit get 413 before the app reads them.
+
+    The limits are settings: ``BODY_LIMIT_ANONYMOUS`` for a request without a valid
+    session or API token, ``BODY_LIMIT`` when signed in, and ``BODY_LIMIT_UPLOAD`` when
+    signed in on one of ``BODY_LIMIT_UPLOAD_PATHS``. A declared Content-Length over the
+    limit is answered at once and the body is never read; a chunked body is counted as
+    it arrives and cut off as it passes the limit (the app sees the client go away, so
+    Django stops spooling it). Credentials are looked up only for a body larger than the
+    anonymous limit: small requests cost nothing more.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = _headers(scope)
+        declared = _content_length(headers)
+        chunked = "transfer-encoding" in headers or declared == -1
+        if not chunked and (declared is None or declared <= settings.BODY_LIMIT_ANONYMOUS):
+            return await self.app(scope, receive, send)
+        limit, anonymous = await self._limit_for(scope["path"], headers)
+        if not chunked and declared > limit:
+            return await _too_large(send, scope, limit, anonymous, size=declared)
+
+        received = 0
+        refused = False
+
+        async def receive_within_limit():
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    await _too_large(send, scope, limit, anonymous)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def send_unless_refused(message):
+            if not refused:
+                await send(message)
+
+        return await self.app(scope, receive_within_limit, send_unless_refused)
+
+    @staticmethod
+    async def _limit_for(path: str, headers: dict[str, str]) -> tuple[int, bool]:
+        """(limit, anonymous) for this caller and path."""
+        if not await _signed_in(headers):
+            return settings.BODY_LIMIT_ANONYMOUS, True
+        if any(re.fullmatch(pattern, path) for pattern in settings.BODY_LIMIT_UPLOAD_PATHS):
+            return settings.BODY_LIMIT_UPLOAD, False
+        return settings.BODY_LIMIT, False
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    """The declared length; None without one, -1 when it is not a number."""
+    value = headers.get("content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return -1
+
+
+async def _signed_in(headers: dict[str, str]) -> bool:
+    """Whether the request carries a valid API token or the session of an active user,
+    the two ways lineled.auth lets a caller in."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        from lineled.services import user_for_token
+
+        return await sync_to_async(user_for_token)(token.strip()) is not None
+    key = parse_cookie(headers.get("cookie", "")).get(settings.SESSION_COOKIE_NAME)
+    if not key:
+        return False
+    session = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    user = await aget_user(SimpleNamespace(session=session))
+    return user.is_authenticated
+
+
+def _size(n: int) -> str:
+    return f"{n / MB:.1f} MB" if n >= MB else f"{n / KB:.0f} KB"
+
+
+async def _too_large(send, scope, limit: int, anonymous: bool, size: int | None = None) -> None:
+    where = " before signing in" if anonymous else ""
+    if size is None:  # a streamed body, stopped as it passed the limit
+        message = f"the request body is over {_size(limit)}, the most accepted here{where}"
+    else:
+        message = (
+            f"the request body is {_size(size)}; at most {_size(limit)} is accepted here{where}"
+        )
+    if scope["path"].startswith("/api/"):
+        body, kind = json.dumps({"message": message}).encode(), b"application/json"
+    else:
+        body, kind = message.encode(), b"text/plain; charset=utf-8"
+    headers = [
+        (b"content-type", kind),
+        (b"content-length", str(len(body)).encode()),
+        # The unread body cannot be skipped to reach a next request on this connection.
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
