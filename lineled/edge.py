@@ -3,6 +3,8 @@
 ``BodyLimit`` answers 413 to a request body over the caller's limit before anything
 reads it: Django's ASGI handler spools the whole body to a temporary file before any
 view, middleware or authentication runs, so a limit checked later comes too late.
+``SameOriginValidator`` lets a websocket open only from a page of the origin it
+connects to.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import json
 import re
 from importlib import import_module
 from types import SimpleNamespace
+from urllib.parse import urlparse
 
 from asgiref.sync import sync_to_async
+from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import aget_user
 from django.http.cookie import parse_cookie
+from django.http.request import split_domain_port, validate_host
 
 KB = 1024
 MB = 1024 * KB
@@ -136,3 +141,43 @@ async def _too_large(send, scope, limit: int, anonymous: bool, size: int | None 
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class SameOriginValidator(OriginValidator):
+    """A websocket opens only when its Origin is the origin it connects to: the same
+    scheme (https for wss, or as a trusted TLS proxy says), host and port, with the host
+    one of ALLOWED_HOSTS; or one of CSRF_TRUSTED_ORIGINS. That is what Django's CSRF
+    check asks of a form post. Channels' AllowedHostsOriginValidator compares the host
+    name only, so a page on another port or plain http of the same host could connect.
+    """
+
+    def __init__(self, application):
+        super().__init__(application, allowed_origins=[])
+
+    async def __call__(self, scope, receive, send):
+        if self.origin_matches(scope):
+            return await self.application(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)
+
+    def origin_matches(self, scope) -> bool:
+        headers = _headers(scope)
+        if not headers.get("origin"):
+            return False
+        origin = urlparse(headers["origin"])
+        # Channels writes a subdomain wildcard as ".example.com", Django as "*.example.com".
+        allowed = [pattern.replace("://*.", "://.") for pattern in settings.CSRF_TRUSTED_ORIGINS]
+        host = headers.get("host", "")
+        domain, _ = split_domain_port(host)
+        if domain and validate_host(domain, settings.ALLOWED_HOSTS):
+            allowed.append(f"{_scheme(scope, headers)}://{host}")
+        return any(self.match_allowed_origin(origin, pattern) for pattern in allowed)
+
+
+def _scheme(scope, headers: dict[str, str]) -> str:
+    """The page scheme a socket's origin should have, as Django's request.scheme."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        name, secure = settings.SECURE_PROXY_SSL_HEADER
+        value = headers.get(name.removeprefix("HTTP_").replace("_", "-").lower())
+        if value is not None:
+            return "https" if value.split(",")[0].strip() == secure else "http"
+    return "https" if scope.get("scheme") in ("wss", "https") else "http"

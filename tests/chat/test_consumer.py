@@ -467,7 +467,7 @@ def test_through_a_real_server_an_answer_left_mid_way_is_finished_and_stored(
 
     cookie, conversation_id = alice_chat
     url = slow_server.replace("http://", "ws://") + f"/ws/chat/{conversation_id}/"
-    headers = {"Cookie": cookie, "Origin": "http://localhost"}
+    headers = {"Cookie": cookie, "Origin": slow_server}  # a page of the server itself
     with ws_client.connect(url, additional_headers=headers) as ws:
         assert json.loads(ws.recv(timeout=10)) == {"type": "ready", "conversation": conversation_id}
         ws.send(json.dumps({"type": "ask", "text": "how long do fries cook"}))
@@ -490,9 +490,7 @@ def test_through_a_real_server_a_whole_answer_streams_to_the_browser(
 
     cookie, conversation_id = alice_chat
     url = slow_server.replace("http://", "ws://") + f"/ws/chat/{conversation_id}/"
-    with ws_client.connect(
-        url, additional_headers={"Cookie": cookie, "Origin": "http://localhost"}
-    ) as ws:
+    with ws_client.connect(url, additional_headers={"Cookie": cookie, "Origin": slow_server}) as ws:
         ws.recv(timeout=10)
         ws.send(b"\x00binary")
         assert json.loads(ws.recv(timeout=10))["code"] == "invalid_json"
