@@ -3,7 +3,7 @@
 Two profiles run the same code. With nothing set (the embedded default) the app
 keeps everything under ``var/``: SQLite, a filesystem Celery broker and an
 in-memory channel layer. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL
-and Redis. ``LINELED_ENV=production`` turns DEBUG off and requires a real
+and Redis. ``LINELED_ENV=production`` forbids DEBUG and requires a real
 ``SECRET_KEY`` and ``ALLOWED_HOSTS``. Every variable is listed in ``.env.example``.
 """
 
@@ -37,7 +37,10 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Core -------------------------------------------------------------------
 
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Off unless asked for, in every profile: a debug page shows settings (service URLs),
+# paths and code to whoever gets one, and `make run` serves what a store uses. Static
+# files are served either way (WhiteNoise).
+DEBUG = env_bool("DEBUG", False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when LINELED_ENV=production")
 
@@ -66,6 +69,11 @@ if PRODUCTION:
     ALLOWED_HOSTS = env_list(
         "ALLOWED_HOSTS", [env_required("ALLOWED_HOSTS", "production must name its hosts")]
     )
+    if "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS='*' accepts any Host header, which then reaches links, redirects "
+            "and the websocket origin check; production must name its hosts"
+        )
 else:
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
