@@ -35,6 +35,7 @@ from chat.models import Citation, Conversation, Feedback, Message
 from knowledge.citations import image_url, thumbnail_url
 from knowledge.search import Passage
 from lineled.errors import Invalid, NotFound
+from lineled.lib.text import lone_surrogate
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ def clean_question(text) -> str:
     not a question we can take."""
     if not isinstance(text, str):
         raise Invalid("the question must be text")
+    if (found := lone_surrogate(text)) is not None:
+        raise Invalid(f"the question holds {found}, a lone surrogate, not a character; retype it")
     text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
     if not text:
         raise Invalid("the question is empty; type or say what you want to know")

@@ -343,6 +343,12 @@ async def test_bad_frames_are_answered_with_an_error_and_the_socket_stays_open(
     }
     missing = await refusal(text_data=json.dumps({"type": "ask"}))
     assert missing["code"] == "invalid" and missing["message"] == "the question must be text"
+    lone = await refusal(text_data=json.dumps({"type": "ask", "text": "fries \ud800?"}))
+    assert lone == {
+        "type": "error",
+        "message": "the question holds \\ud800, a lone surrogate, not a character; retype it",
+        "code": "invalid",
+    }
     huge = await refusal(text_data=json.dumps({"type": "ask", "text": "fries " * 400}))
     assert huge["code"] == "invalid" and "keep it under 2000" in huge["message"]
     modality = await refusal(text_data=json.dumps({"type": "ask", "text": "a", "modality": "x"}))
