@@ -15,10 +15,10 @@ from importlib import import_module
 from types import SimpleNamespace
 from urllib.parse import urlparse
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
-from django.contrib.auth import aget_user
+from django.contrib.auth import get_user
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 
@@ -83,7 +83,8 @@ class BodyLimit:
     @staticmethod
     async def _limit_for(path: str, headers: dict[str, str]) -> tuple[int, bool]:
         """(limit, anonymous) for this caller and path."""
-        if not await _signed_in(headers):
+        token, session_key = _credentials(headers)
+        if not (token or session_key) or not await _signed_in(token, session_key):
             return settings.BODY_LIMIT_ANONYMOUS, True
         if any(re.fullmatch(pattern, path) for pattern in settings.BODY_LIMIT_UPLOAD_PATHS):
             return settings.BODY_LIMIT_UPLOAD, False
@@ -101,20 +102,24 @@ def _content_length(headers: dict[str, str]) -> int | None:
         return -1
 
 
-async def _signed_in(headers: dict[str, str]) -> bool:
-    """Whether the request carries a valid API token or the session of an active user,
-    the two ways lineled.auth lets a caller in."""
+def _credentials(headers: dict[str, str]) -> tuple[str, str]:
+    """(bearer token, session key) the request carries, each "" when absent."""
     scheme, _, token = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    key = parse_cookie(headers.get("cookie", "")).get(settings.SESSION_COOKIE_NAME, "")
+    return token, key
+
+
+@database_sync_to_async  # as consumers do: old connections are closed around it
+def _signed_in(token: str, session_key: str) -> bool:
+    """Whether the token is valid, or else the session is an active user's: the two
+    ways lineled.auth lets a caller in."""
+    if token:
         from lineled.services import user_for_token
 
-        return await sync_to_async(user_for_token)(token.strip()) is not None
-    key = parse_cookie(headers.get("cookie", "")).get(settings.SESSION_COOKIE_NAME)
-    if not key:
-        return False
-    session = import_module(settings.SESSION_ENGINE).SessionStore(key)
-    user = await aget_user(SimpleNamespace(session=session))
-    return user.is_authenticated
+        return user_for_token(token) is not None
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return get_user(SimpleNamespace(session=session)).is_authenticated
 
 
 def _size(n: int) -> str:
