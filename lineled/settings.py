@@ -447,5 +447,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # One INFO line per HTTP request (Ragie, model providers) is noise; errors still show.
         "httpx": {"level": "WARNING"},
+        # django-axes announces itself at every start of every command; its warnings
+        # about failed and locked-out sign-ins (axes.handlers) still show.
+        "axes.apps": {"level": "WARNING"},
     },
 }
