@@ -30,15 +30,17 @@ from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from chat import assistant
-from chat.assistant import Finished, Searched, Sources, TextDelta, Turn
+from chat.assistant import AnswerError, Finished, Searched, Sources, TextDelta, Turn
 from chat.models import Citation, Conversation, Feedback, Message
 from knowledge.citations import image_url, thumbnail_url
 from knowledge.search import Passage
 from lineled.errors import Invalid, NotFound
+from lineled.lib.text import lone_surrogate
 
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+COULD_NOT_FINISH = "the assistant could not finish this answer"  # an unexpected failure
 HISTORY_TURNS = 6  # earlier messages the assistant sees
 SAVE_EVERY_SECONDS = 0.25  # a streaming answer is written at most this often
 TITLE_CHARS = 80
@@ -112,6 +114,8 @@ def clean_question(text) -> str:
     not a question we can take."""
     if not isinstance(text, str):
         raise Invalid("the question must be text")
+    if (found := lone_surrogate(text)) is not None:
+        raise Invalid(f"the question holds {found}, a lone surrogate, not a character; retype it")
     text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
     if not text:
         raise Invalid("the question is empty; type or say what you want to know")
@@ -189,7 +193,7 @@ def message_json(message: Message, user=None) -> dict:
         "modality": message.modality,
         "text": message.text,
         "status": message.status,
-        "error": message.error,
+        "error": message.public_error,  # the full reason (``error``) is for ops only
         "declined": message.declined,
         "reply_to": message.reply_to_id,
         "created_at": message.created_at.isoformat(),
@@ -442,6 +446,7 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
         answer.text = "".join(parts).strip()
         answer.status = Message.Status.FAILED
         answer.error = f"{type(exc).__name__}: {exc}"[:2000]
+        answer.public_error = exc.public if isinstance(exc, AnswerError) else COULD_NOT_FINISH
         answer.total_ms = elapsed()
         answer.finished_at = timezone.now()
         try:
@@ -453,13 +458,11 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
             logger.error("answering message %s failed", answer.pk, exc_info=exc)
         else:  # its conversation was deleted while it was being answered
             logger.info("message %s was deleted while it was being answered", answer.pk)
-        queue.put_nowait(
-            {
-                "type": "error",
-                "message": "The assistant could not finish this answer. Try asking again.",
-                "message_id": answer.pk,
-            }
-        )
+        if isinstance(exc, AnswerError):
+            told = f"The assistant could not finish this answer: {exc.public}."
+        else:
+            told = "The assistant could not finish this answer. Try asking again."
+        queue.put_nowait({"type": "error", "message": told, "message_id": answer.pk})
     finally:
         queue.put_nowait(None)
 
@@ -467,7 +470,8 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
 def _record_failure(answer: Message) -> bool:
     """Store a failed answer; False if it no longer exists (an update, so a message
     deleted with its conversation is not written back)."""
-    fields = ["text", "status", "error", "declined", "search_query", "topic", "model_name"]
+    fields = ["text", "status", "error", "public_error", "declined", "search_query", "topic"]
+    fields += ["model_name"]
     fields += ["input_tokens", "output_tokens", "search_ms", "first_token_ms", "answer_ms"]
     fields += ["total_ms", "finished_at"]
     updated = Message.objects.filter(pk=answer.pk).update(**{f: getattr(answer, f) for f in fields})

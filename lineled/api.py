@@ -4,23 +4,40 @@ Every error answers ``{"message": "..."}`` (validation errors add ``errors``),
 whatever raised it: a domain error from a service, an auth failure, bad input.
 """
 
+import json
 import logging
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
 
 from chat.api import router as chat_router
 from knowledge.api import router as knowledge_router
 from lineled.auth import API_AUTH
 from lineled.errors import DomainError
+from lineled.lib.text import lone_surrogate
 from lineled.system_api import router as system_router
 from monitoring.api import router as monitoring_router
 from validation.api import router as validation_router
 from voice.api import router as voice_router
 
 logger = logging.getLogger(__name__)
+
+
+class JSONParser(Parser):
+    """JSON bodies whose text can be stored: a lone surrogate ("\\ud800") is refused
+    here, as bad JSON is, rather than failing in the database."""
+
+    def parse_body(self, request):
+        data = json.loads(request.body)
+        if (found := lone_surrogate(data)) is not None:
+            raise ValueError(f"{found} is a lone surrogate, not a character; send valid Unicode")
+        return data
+
 
 api = NinjaAPI(
     title="Line Lead API",
@@ -32,6 +49,7 @@ api = NinjaAPI(
     auth=API_AUTH,
     docs_decorator=login_required,
     urls_namespace="api",
+    parser=JSONParser(),
 )
 
 api.add_router("/", system_router)
@@ -54,7 +72,16 @@ def on_domain_error(request, exc: DomainError):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     messages = {401: "authentication required: sign in or send a valid bearer token"}
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):  # Ninja's parse error
+        messages[400] = f"the request body could not be read as JSON: {exc.__cause__}"
     return _error(request, exc.status_code, messages.get(exc.status_code, str(exc)))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    # Only reached where lineled.edge.BodyLimit does not run first (a WSGI server, tests).
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+    return _error(request, 413, f"the request body is over {limit:.1f} MB, the most accepted")
 
 
 @api.exception_handler(ValidationError)

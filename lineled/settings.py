@@ -3,7 +3,7 @@
 Two profiles run the same code. With nothing set (the embedded default) the app
 keeps everything under ``var/``: SQLite, a filesystem Celery broker and an
 in-memory channel layer. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL
-and Redis. ``LINELED_ENV=production`` turns DEBUG off and requires a real
+and Redis. ``LINELED_ENV=production`` forbids DEBUG and requires a real
 ``SECRET_KEY`` and ``ALLOWED_HOSTS``. Every variable is listed in ``.env.example``.
 """
 
@@ -37,7 +37,10 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Core -------------------------------------------------------------------
 
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Off unless asked for, in every profile: a debug page shows settings (service URLs),
+# paths and code to whoever gets one, and `make run` serves what a store uses. Static
+# files are served either way (WhiteNoise).
+DEBUG = env_bool("DEBUG", False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when LINELED_ENV=production")
 
@@ -66,6 +69,11 @@ if PRODUCTION:
     ALLOWED_HOSTS = env_list(
         "ALLOWED_HOSTS", [env_required("ALLOWED_HOSTS", "production must name its hosts")]
     )
+    if "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS='*' accepts any Host header, which then reaches links, redirects "
+            "and the websocket origin check; production must name its hosts"
+        )
 else:
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -82,6 +90,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_celery_beat",
     "django_celery_results",
+    "axes",
     "knowledge",
     "chat",
     "voice",
@@ -102,6 +111,8 @@ MIDDLEWARE = [
     "lineled.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lineled.urls"
@@ -292,6 +303,40 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 API_TOKEN_TOUCH_SECONDS = 60  # how often a token's last-used time is written
 
+# Sign-in lockout (django-axes), on /accounts/login/ and /admin/login/ alike: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# refused for LOGIN_COOLOFF_MINUTES (a wrong try meanwhile starts the wait again). The
+# pair, not the address alone: a store's tills share one address, and one crew member's
+# typos must not lock the others out. Ops see and lift lockouts in the admin ("Access
+# attempts": delete the row) or with `manage.py axes_reset_username USER`. API tokens
+# are not passwords and are not counted. Behind a proxy, uvicorn's --proxy-headers
+# gives the client's address (REMOTE_ADDR) from X-Forwarded-For.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a good sign-in forgets the earlier typos
+AXES_LOCKOUT_CALLABLE = "lineled.views.locked_out"  # the login page, saying why
+
+# --- Request bodies ---------------------------------------------------------------
+# A body over the caller's limit gets 413 before anything reads it (lineled.edge.BodyLimit):
+# without a valid session or API token, BODY_LIMIT_ANONYMOUS_KB (a sign-in form is far
+# smaller); signed in, BODY_LIMIT_MB; signed in on an upload endpoint, BODY_LIMIT_UPLOAD_MB,
+# which must hold the largest file the library takes (a 50 MB PDF) and the form around it.
+BODY_LIMIT_ANONYMOUS = env_int("BODY_LIMIT_ANONYMOUS_KB", 64, minimum=1) * 1024
+BODY_LIMIT = env_int("BODY_LIMIT_MB", 2, minimum=1) * 1024 * 1024
+BODY_LIMIT_UPLOAD = env_int("BODY_LIMIT_UPLOAD_MB", 51, minimum=1) * 1024 * 1024
+BODY_LIMIT_UPLOAD_PATHS = (
+    r"/api/knowledge/documents",  # a manual
+    r"/api/voice/conversations/[^/]+/ask",  # a recorded question (at most 10 MB)
+    r"/admin/validation/case/import/",  # golden cases as a JSON file
+)
+# Django's own limit on a body it reads into memory (all but uploaded files): the same.
+DATA_UPLOAD_MAX_MEMORY_SIZE = BODY_LIMIT
+
 # --- Security (production) ------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -402,5 +447,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # One INFO line per HTTP request (Ragie, model providers) is noise; errors still show.
         "httpx": {"level": "WARNING"},
+        # django-axes announces itself at every start of every command; its warnings
+        # about failed and locked-out sign-ins (axes.handlers) still show.
+        "axes.apps": {"level": "WARNING"},
     },
 }

@@ -343,6 +343,12 @@ async def test_bad_frames_are_answered_with_an_error_and_the_socket_stays_open(
     }
     missing = await refusal(text_data=json.dumps({"type": "ask"}))
     assert missing["code"] == "invalid" and missing["message"] == "the question must be text"
+    lone = await refusal(text_data=json.dumps({"type": "ask", "text": "fries \ud800?"}))
+    assert lone == {
+        "type": "error",
+        "message": "the question holds \\ud800, a lone surrogate, not a character; retype it",
+        "code": "invalid",
+    }
     huge = await refusal(text_data=json.dumps({"type": "ask", "text": "fries " * 400}))
     assert huge["code"] == "invalid" and "keep it under 2000" in huge["message"]
     modality = await refusal(text_data=json.dumps({"type": "ask", "text": "a", "modality": "x"}))
@@ -467,7 +473,7 @@ def test_through_a_real_server_an_answer_left_mid_way_is_finished_and_stored(
 
     cookie, conversation_id = alice_chat
     url = slow_server.replace("http://", "ws://") + f"/ws/chat/{conversation_id}/"
-    headers = {"Cookie": cookie, "Origin": "http://localhost"}
+    headers = {"Cookie": cookie, "Origin": slow_server}  # a page of the server itself
     with ws_client.connect(url, additional_headers=headers) as ws:
         assert json.loads(ws.recv(timeout=10)) == {"type": "ready", "conversation": conversation_id}
         ws.send(json.dumps({"type": "ask", "text": "how long do fries cook"}))
@@ -490,9 +496,7 @@ def test_through_a_real_server_a_whole_answer_streams_to_the_browser(
 
     cookie, conversation_id = alice_chat
     url = slow_server.replace("http://", "ws://") + f"/ws/chat/{conversation_id}/"
-    with ws_client.connect(
-        url, additional_headers={"Cookie": cookie, "Origin": "http://localhost"}
-    ) as ws:
+    with ws_client.connect(url, additional_headers={"Cookie": cookie, "Origin": slow_server}) as ws:
         ws.recv(timeout=10)
         ws.send(b"\x00binary")
         assert json.loads(ws.recv(timeout=10))["code"] == "invalid_json"

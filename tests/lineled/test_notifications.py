@@ -65,6 +65,25 @@ async def test_a_page_from_another_site_cannot_open_the_socket():
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_socket_opens_only_from_a_page_of_the_origin_it_connects_to():
+    """Scheme, host and port must all match, as Django's CSRF check wants of a form post.
+    A stranger past the origin check reaches the consumer, which asks them to sign in
+    (4401); one stopped by it is closed before that (1000)."""
+    cases = [
+        (b"localhost:8000", b"http://localhost:8000", 4401),
+        (b"localhost:8000", b"https://localhost:8000", 1000),  # another scheme
+        (b"localhost:8000", b"http://localhost:9000", 1000),  # another port
+        (b"localhost:8000", b"http://localhost", 1000),  # port 80
+        (b"evil.example", b"http://evil.example", 1000),  # not one of ALLOWED_HOSTS
+    ]
+    for host, origin, expected in cases:
+        headers = [(b"origin", origin), (b"host", host)]
+        ws = WebsocketCommunicator(application, "/ws/notifications/", headers=headers)
+        connected, code = await ws.connect()
+        assert (connected, code) == (False, expected), (host, origin)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_group_message_from_another_process_reaches_the_connected_browser(
     tmp_path, redis_url, bob
 ):
@@ -75,7 +94,7 @@ def test_a_group_message_from_another_process_reaches_the_connected_browser(
     with web_server(tmp_path) as base:
         url = base.replace("http://", "ws://") + "/ws/notifications/"
         with ws_client.connect(
-            url, additional_headers={"Cookie": cookie, "Origin": "http://localhost"}
+            url, additional_headers={"Cookie": cookie, "Origin": base}
         ) as socket:
             assert json.loads(socket.recv(timeout=10))["type"] == "hello"
             notify.send(user_group(bob.pk), "notice", {"text": "walk-in at 45F"})
