@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from ninja.security import HttpBearer, SessionAuth
 
 from lineled import services
+from lineled.admission import AnonymousGate
 from lineled.errors import Forbidden
 from lineled.roles import Role, has_role
 
@@ -35,7 +36,8 @@ class ActiveSessionAuth(SessionAuth):
         return None
 
 
-API_AUTH = [BearerTokenAuth(), ActiveSessionAuth()]
+# The gate never signs anyone in: it counts (and over its rate refuses) the rest.
+API_AUTH = [BearerTokenAuth(), ActiveSessionAuth(), AnonymousGate()]
 
 
 def require_role(request, role: Role) -> None:
