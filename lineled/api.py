@@ -29,7 +29,10 @@ api = NinjaAPI(
     version="1",
     description=(
         "Authenticate with the browser session (send the CSRF token on writes) or "
-        "with a personal token: `Authorization: Bearer ll_...`."
+        "with a personal token: `Authorization: Bearer ll_...`. Requests are limited "
+        "per user (and per address when not signed in), questions and answers being "
+        "written more tightly: over a limit the answer is 429 at once, with "
+        "`Retry-After` in seconds."
     ),
     auth=API_AUTH,
     # Every request of a user counts; some operations add a rate of their own.
