@@ -154,11 +154,6 @@ _lock = threading.Lock()
 _in_process = 0
 
 
-def answers_in_process() -> int:
-    """Answers admitted in this process and not yet released."""
-    return _in_process
-
-
 def _release_process_slot() -> None:
     global _in_process
     with _lock:
@@ -177,13 +172,10 @@ class Ticket:
 
     def __init__(self, key: str, nonce: str):
         self._finalizer = weakref.finalize(self, _release, key, nonce)
+        self._finalizer.atexit = False  # a process exiting frees its slots by expiry
 
     def release(self) -> None:
         self._finalizer()
-
-    @property
-    def released(self) -> bool:
-        return not self._finalizer.alive
 
 
 def admit_answer(user) -> Ticket:

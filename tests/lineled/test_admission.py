@@ -1,10 +1,13 @@
 """Admission control of the REST API: a rate per user (session and token together) and
 one per address for requests that are not signed in; refusals are 429 with Retry-After."""
 
+import gc
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
+from lineled import admission
 from lineled.lib.env import env_rate
 from lineled.services import create_token
 
@@ -56,3 +59,15 @@ def test_rates_are_read_from_the_environment_strictly():
     assert env_rate("RATE_ASK", "30/m", environ={"RATE_ASK": "off"}) == ""
     with pytest.raises(ImproperlyConfigured, match="RATE_ASK='30 per minute' is not a rate"):
         env_rate("RATE_ASK", "30/m", environ={"RATE_ASK": "30 per minute"})
+
+
+def test_an_answer_that_never_started_gives_its_place_back(alice, settings):
+    """A stream whose client left before it began is dropped unread: its place is not
+    held until the slot expires."""
+    settings.ANSWERS_PER_USER = 1
+    ticket = admission.admit_answer(alice)
+    with pytest.raises(admission.Busy, match="you already have 1 answer being written"):
+        admission.admit_answer(alice)
+    del ticket
+    gc.collect()
+    admission.admit_answer(alice).release()
