@@ -22,8 +22,10 @@ import re
 import time
 import unicodedata
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from asgiref.sync import SyncToAsync, sync_to_async
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce, Substr
@@ -34,6 +36,7 @@ from chat.assistant import AnswerError, Finished, Searched, Sources, TextDelta, 
 from chat.models import Citation, Conversation, Feedback, Message
 from knowledge.citations import image_url, thumbnail_url
 from knowledge.search import Passage
+from lineled.admission import Ticket
 from lineled.errors import Invalid, NotFound
 from lineled.lib.text import lone_surrogate
 
@@ -247,6 +250,7 @@ async def run_turn(
     *,
     modality: str = Message.Modality.TEXT,
     style: str | None = None,
+    ticket: Ticket | None = None,
 ) -> AsyncIterator[dict]:
     """Store the question, answer it, and yield the events described above.
 
@@ -255,20 +259,28 @@ async def run_turn(
     is itself short and spoken-shaped, "text" for the full answer. The voice app asks
     for the full answer (it is on screen) and shapes the spoken part itself.
 
+    ``ticket`` (from ``lineled.admission.admit_answer``, for a user's own question) is
+    released when the answer is finished, or at once if the question is refused.
+
     Raises Invalid (before storing anything) for a question we cannot take, NotFound if
     the conversation was deleted meanwhile. Stopping the iteration early, or cancelling
     the task that iterates (a closed socket, a dropped HTTP stream), at any point does
     not stop the answer: it is finished and stored anyway.
     """
-    question = clean_question(text)
-    style = style or modality
-    if modality not in Message.Modality.values or style not in Message.Modality.values:
-        raise Invalid(f"modality must be one of: {', '.join(Message.Modality.values)}")
+    try:
+        question = clean_question(text)
+        style = style or modality
+        if modality not in Message.Modality.values or style not in Message.Modality.values:
+            raise Invalid(f"modality must be one of: {', '.join(Message.Modality.values)}")
+    except Invalid:
+        if ticket is not None:
+            ticket.release()
+        raise
     queue: asyncio.Queue = asyncio.Queue()
     # Storing the question happens in the task too: a caller cancelled while it is
     # being stored would otherwise leave an answer pending forever.
     task = asyncio.create_task(
-        _turn(conversation, question, user, modality, style, queue),
+        _turn(conversation, question, user, modality, style, queue, ticket),
         context=_detached_context(),
     )
     _running.add(task)
@@ -279,12 +291,15 @@ async def run_turn(
         yield event
 
 
-def answer_now(conversation: Conversation, user, text, *, modality="text") -> list[dict]:
+def answer_now(
+    conversation: Conversation, user, text, *, modality="text", ticket: Ticket | None = None
+) -> list[dict]:
     """Run a whole turn from synchronous code (``manage.py ask``); all its events."""
     from asgiref.sync import async_to_sync
 
     async def collect():
-        return [event async for event in run_turn(conversation, user, text, modality=modality)]
+        events = run_turn(conversation, user, text, modality=modality, ticket=ticket)
+        return [event async for event in events]
 
     return async_to_sync(collect)()
 
@@ -309,24 +324,30 @@ def _detached_context() -> contextvars.Context:
     return context
 
 
-async def _turn(conversation: Conversation, question: str, user, modality, style, queue):
+async def _turn(conversation, question: str, user, modality, style, queue, ticket):
     """Store the question and an empty answer, then answer it; errors storing the
     question go to ``queue`` for ``run_turn`` to raise."""
     try:
-        asked, answer, turns = await sync_to_async(_begin)(conversation, question, modality)
-    except Exception as exc:
-        queue.put_nowait(exc)
-        queue.put_nowait(None)
-        return
-    queue.put_nowait(
-        {
-            "type": "start",
-            "conversation": conversation.pk,
-            "question": asked.pk,
-            "message": answer.pk,
-        }
-    )
-    await _answer(answer, question, turns, user, style, queue)
+        try:
+            asked, answer, turns = await sync_to_async(_begin)(conversation, question, modality)
+        except Exception as exc:
+            queue.put_nowait(exc)
+            queue.put_nowait(None)
+            return
+        queue.put_nowait(
+            {
+                "type": "start",
+                "conversation": conversation.pk,
+                "question": asked.pk,
+                "message": answer.pk,
+            }
+        )
+        await _answer(answer, question, turns, user, style, queue)
+    finally:
+        if ticket is not None:
+            # Not awaited: this also runs when the task is closed unfinished; one quick
+            # cache call.
+            ticket.release()
 
 
 def _begin(conversation: Conversation, question: str, modality: str):
@@ -465,6 +486,30 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
         queue.put_nowait({"type": "error", "message": told, "message_id": answer.pk})
     finally:
         queue.put_nowait(None)
+
+
+STALE_REASON = (
+    "the answer was left unfinished: the server process writing it stopped or stalled "
+    "(failed by the sweep after {seconds} s)"
+)
+
+
+def fail_stale_answers() -> int:
+    """Mark failed, with the reason, every answer still pending or streaming after
+    ``CHAT_STALE_ANSWER_SECONDS`` (longer than any answer may run): the process writing
+    it is gone. Returns how many. Run every minute by beat and when a worker starts."""
+    seconds = settings.CHAT_STALE_ANSWER_SECONDS
+    now = timezone.now()
+    return Message.objects.filter(
+        role=Message.Role.ASSISTANT,
+        status__in=[Message.Status.PENDING, Message.Status.STREAMING],
+        created_at__lt=now - timedelta(seconds=seconds),
+    ).update(
+        status=Message.Status.FAILED,
+        error=STALE_REASON.format(seconds=seconds),
+        public_error=COULD_NOT_FINISH,
+        finished_at=now,
+    )
 
 
 def _record_failure(answer: Message) -> bool:

@@ -6,17 +6,19 @@ whatever raised it: a domain error from a service, an auth failure, bad input.
 
 import json
 import logging
+import math
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 
 from chat.api import router as chat_router
 from knowledge.api import router as knowledge_router
+from lineled.admission import Busy, UserRate
 from lineled.auth import API_AUTH
 from lineled.errors import DomainError
 from lineled.lib.text import lone_surrogate
@@ -44,9 +46,14 @@ api = NinjaAPI(
     version="1",
     description=(
         "Authenticate with the browser session (send the CSRF token on writes) or "
-        "with a personal token: `Authorization: Bearer ll_...`."
+        "with a personal token: `Authorization: Bearer ll_...`. Requests are limited "
+        "per user (and per address when not signed in), questions and answers being "
+        "written more tightly: over a limit the answer is 429 at once, with "
+        "`Retry-After` in seconds."
     ),
     auth=API_AUTH,
+    # Every request of a user counts; some operations add a rate of their own.
+    throttle=[UserRate("RATE_API_USER")],
     docs_decorator=login_required,
     urls_namespace="api",
     parser=JSONParser(),
@@ -66,7 +73,20 @@ def _error(request, status: int, message: str, **extra):
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
-    return _error(request, exc.status, exc.message)
+    response = _error(request, exc.status, exc.message)
+    if isinstance(exc, Busy):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request, exc: Throttled):
+    wait = max(1, math.ceil(exc.wait)) if exc.wait else None
+    later = f"try again in {wait} s" if wait else "try again later"
+    response = _error(request, 429, f"too many requests: {later}")
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 @api.exception_handler(HttpError)

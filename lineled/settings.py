@@ -24,6 +24,7 @@ from lineled.lib.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_required,
     env_str,
 )
@@ -230,6 +231,11 @@ CELERY_BEAT_SCHEDULE = {
             hour=env_int("VALIDATION_NIGHTLY_HOUR", 3, minimum=0, maximum=23), minute=0
         ),
     },
+    # Answers a stopped or stalled process left unfinished are failed, with the reason.
+    "fail-stale-answers": {
+        "task": "chat.fail_stale_answers",
+        "schedule": timedelta(minutes=1),
+    },
     # The speech vocabulary also learns from the questions crews typed since.
     "rebuild-vocabulary": {
         "task": "voice.rebuild_vocabulary",
@@ -250,6 +256,19 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# The cache holds the admission counts (lineled.admission): in Redis, every web process
+# counts against the same limits; in memory, each process keeps its own.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_PREFIX", "lineled"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Monitoring ---------------------------------------------------------------
 
@@ -388,6 +407,33 @@ LINELED_MODEL_BASE_URL = env_str("LINELED_MODEL_BASE_URL", "") or ""
 LINELED_MODEL_API_KEY = env_str("LINELED_MODEL_API_KEY", "") or ""
 # Seconds a cloud model may take for one answer before it fails.
 LINELED_MODEL_TIMEOUT_SECONDS = env_float("LINELED_MODEL_TIMEOUT_SECONDS", 30.0, minimum=1.0)
+
+# --- Admission ---------------------------------------------------------------------
+# How much one user may ask of the server (lineled.admission). Rates are requests per
+# period ("30/m", "600/5m"; "off" for none), counted per user, or per client address
+# for API requests that are not signed in. Over a rate, or with too many answers being
+# written, a request is refused at once: HTTP 429 with Retry-After, or an error event
+# (code "try_again") on the chat socket.
+RATE_API_USER = env_rate("RATE_API_USER", "600/m")  # every API request of a user
+RATE_API_ANON = env_rate("RATE_API_ANON", "60/m")  # API requests without a valid sign-in
+RATE_ASK = env_rate("RATE_ASK", "30/m")  # questions, by API and chat socket together
+RATE_CONVERSATIONS = env_rate("RATE_CONVERSATIONS", "30/m")  # conversations started
+# Answers being written at once for one user (in every process), and in one process.
+ANSWERS_PER_USER = env_int("ANSWERS_PER_USER", 3, minimum=1)
+ANSWERS_PER_PROCESS = env_int("ANSWERS_PER_PROCESS", 64, minimum=1)
+# Proxies in front of the web server whose X-Forwarded-For is trusted for the client
+# address (0: the address that connected).
+NINJA_NUM_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0)
+# An answer still being written after this many seconds was left by a process that
+# stopped or stalled: its admission slot frees and the sweep marks it failed.
+CHAT_STALE_ANSWER_SECONDS = env_int(
+    "CHAT_STALE_ANSWER_SECONDS", int(2 * LINELED_MODEL_TIMEOUT_SECONDS) + 60, minimum=1
+)
+if CHAT_STALE_ANSWER_SECONDS <= LINELED_MODEL_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "CHAT_STALE_ANSWER_SECONDS must be longer than LINELED_MODEL_TIMEOUT_SECONDS, "
+        "or answers still being written would be failed"
+    )
 
 # --- Knowledge base -------------------------------------------------------------
 # "local" (full-text search in this database) unless RAGIE_API_KEY is set.

@@ -550,3 +550,40 @@ def next_data(lines, kind: str) -> str:
     data = next(lines).decode()
     assert next(lines) == b"\n"
     return data.removeprefix("data: ")
+
+
+# --- Admission -----------------------------------------------------------------------------
+
+
+def test_asking_faster_than_the_rate_is_refused_at_once_and_stores_nothing(
+    alice, bob, settings, monkeypatch
+):
+    settings.RATE_ASK = "2/m"
+    monkeypatch.setattr(assistant, "stream_answer", scripted())
+    conversation = services.create_conversation(alice)
+    client = signed_in(alice)
+    url = f"{BASE}/conversations/{conversation.pk}/messages"
+    for _ in range(2):
+        assert post(client, url, {"text": "how long do fries cook"}).status_code == 200
+
+    refused = post(client, url, {"text": "how long do fries cook"})
+    streamed = post(client, f"{url}/stream", {"text": "how long do fries cook"})
+
+    for response in (refused, streamed):
+        assert response.status_code == 429
+        assert response.json()["message"].startswith("too many requests: try again in ")
+        assert 1 <= int(response["Retry-After"]) <= 60
+    assert Message.objects.filter(conversation=conversation).count() == 4  # two turns
+    # The rate is the user's: another user asks as usual.
+    theirs = services.create_conversation(bob)
+    url = f"{BASE}/conversations/{theirs.pk}/messages"
+    assert post(signed_in(bob), url, {"text": "fries?"}).status_code == 200
+
+
+def test_starting_conversations_in_a_loop_is_cut_off(alice, settings):
+    settings.RATE_CONVERSATIONS = "3/m"
+    client = signed_in(alice)
+    codes = [post(client, f"{BASE}/conversations", {}).status_code for _ in range(5)]
+    assert codes == [201, 201, 201, 429, 429]
+    assert Conversation.objects.filter(user=alice).count() == 3
+    assert client.get(f"{BASE}/conversations").status_code == 200  # reading goes on

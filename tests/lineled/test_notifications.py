@@ -136,3 +136,48 @@ async def test_an_idle_redis_channel_layer_keeps_waiting_for_messages(redis_url)
     await layer.send(name, {"type": "hello"})
     assert (await asyncio.wait_for(layer.receive(name), timeout=5))["type"] == "hello"
     await layer.flush()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_access_follows_the_role_on_an_open_notifications_socket(charlie, alice):
+    """Demoted: ops broadcasts stop at once and the page hears its new role.
+    Deactivated: the socket is closed (4401, the page stops reconnecting)."""
+    ops = communicator(await database_sync_to_async(session_cookie)(charlie))
+    assert (await ops.connect())[0]
+    assert (await ops.receive_json_from())["role"] == "ops"
+    crew = communicator(await database_sync_to_async(session_cookie)(alice))
+    assert (await crew.connect())[0]
+    await crew.receive_json_from()
+
+    await database_sync_to_async(services.set_role)(charlie, Role.CREW)
+    assert await ops.receive_json_from(timeout=2) == {
+        "type": "hello",
+        "user": "charlie",
+        "role": "crew",
+    }
+    await database_sync_to_async(notify.send)(role_group(Role.OPS), "alert", {"n": 1})
+    await database_sync_to_async(notify.send)(role_group(Role.CREW), "notice", {"n": 2})
+    assert await ops.receive_json_from(timeout=2) == {"type": "notice", "n": 2}
+    assert await crew.receive_json_from(timeout=2) == {"type": "notice", "n": 2}
+
+    def deactivate():
+        alice.is_active = False
+        alice.save()
+
+    await database_sync_to_async(deactivate)()
+    assert await crew.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+    await ops.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_role_event_is_passed_on_only_if_the_role_still_holds(charlie):
+    """A demotion no signal announced (made by another process, say) is seen when the
+    next event of the role arrives."""
+    ops = communicator(await database_sync_to_async(session_cookie)(charlie))
+    assert (await ops.connect())[0]
+    await ops.receive_json_from()
+    memberships = type(charlie).groups.through.objects.filter(user=charlie)
+    await memberships.adelete()  # a bulk delete: no m2m_changed
+
+    await database_sync_to_async(notify.send)(role_group(Role.OPS), "alert", {"n": 1})
+    assert await ops.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}

@@ -121,7 +121,7 @@ def test_every_setting_read_from_the_environment_is_documented_in_env_example():
     source = (ROOT / "lineled" / "settings.py").read_text()
     source += (ROOT / "lineled" / "management" / "commands" / "serve.py").read_text()
     read = set(
-        re.findall(r'env_(?:str|bool|int|float|list|choice|required)\(\s*"([A-Z_]+)"', source)
+        re.findall(r'env_(?:str|bool|int|float|list|choice|rate|required)\(\s*"([A-Z_]+)"', source)
     )
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read, "no settings found; the pattern is out of date"
