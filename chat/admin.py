@@ -88,7 +88,7 @@ class MessageAdmin(ReadOnlyAdmin):
     )
     list_select_related = ("conversation__user",)
     list_filter = ("role", "status", "modality", "declined", "model_name", "created_at")
-    search_fields = ("text", "search_query")
+    search_fields = ("text", "search_query", "error")
     date_hierarchy = "created_at"
     fields = (
         "conversation_link",
@@ -97,6 +97,7 @@ class MessageAdmin(ReadOnlyAdmin):
         "status",
         "text",
         "error",
+        "public_error",
         "reply_to",
         "declined",
         "search_query",
@@ -113,6 +114,7 @@ class MessageAdmin(ReadOnlyAdmin):
         "status",
         "text",
         "error",
+        "public_error",
         "reply_to",
         "declined",
         "search_query",

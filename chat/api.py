@@ -25,6 +25,8 @@ from chat.schemas import (
     FeedbackOut,
     TurnOut,
 )
+from lineled import admission
+from lineled.admission import UserRate
 from lineled.auth import require_role
 from lineled.errors import DomainError, NotFound
 from lineled.roles import Role
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 router = Router(tags=["chat"])
 
 ERRORS = {403: ErrorOut, 404: ErrorOut}
+BUSY = {429: ErrorOut}  # over a rate, or too many answers being written: see Retry-After
 EVENTS_DOC = (
     "Server-sent events, each `event: <type>` and `data: <JSON>`: `start` (the ids of "
     "the stored question and answer), `token` (many, the answer's text in pieces), "
@@ -69,8 +72,9 @@ def list_conversations(request):
 
 @router.post(
     "/conversations",
-    response={201: ConversationOut, 403: ErrorOut},
+    response={201: ConversationOut, 403: ErrorOut, **BUSY},
     summary="Start a conversation",
+    throttle=[UserRate("RATE_API_USER"), UserRate("RATE_CONVERSATIONS")],
 )
 def create_conversation(request, body: ConversationIn):
     user = _user(request)
@@ -117,16 +121,20 @@ def delete_conversation(request, conversation_id: int):
 
 @router.post(
     "/conversations/{conversation_id}/messages",
-    response={200: TurnOut, 400: ErrorOut, **ERRORS},
+    response={200: TurnOut, 400: ErrorOut, **ERRORS, **BUSY},
     summary="Ask, and get the whole answer",
 )
 def ask(request, conversation_id: int, body: AskIn):
     """Stores the question, waits for the answer and returns both with the answer's
     citations. An answer that failed comes back with status ``failed`` and ``error``;
-    the question stays stored either way."""
+    the question stays stored either way. 429 (nothing stored) when asking too fast or
+    with too many answers being written: try again after ``Retry-After`` seconds."""
     user = _user(request)
     conversation = services.get_conversation(user, conversation_id)
-    start = services.answer_now(conversation, user, body.text, modality=body.modality)[0]
+    ticket = admission.admit_answer(user)
+    start = services.answer_now(
+        conversation, user, body.text, modality=body.modality, ticket=ticket
+    )[0]
     stored = services.messages_for(user, ids=[start["question"], start["message"]])
     messages = {m.pk: services.message_json(m, user) for m in stored}
     return {"question": messages[start["question"]], "answer": messages[start["message"]]}
@@ -134,7 +142,7 @@ def ask(request, conversation_id: int, body: AskIn):
 
 @router.post(
     "/conversations/{conversation_id}/messages/stream",
-    response={400: ErrorOut, **ERRORS},
+    response={400: ErrorOut, **ERRORS, **BUSY},
     summary="Ask, and get the answer streamed (server-sent events)",
     openapi_extra={
         "responses": {
@@ -146,11 +154,13 @@ def ask(request, conversation_id: int, body: AskIn):
     },
 )
 def ask_streamed(request, conversation_id: int, body: AskIn):
-    """The question is checked before the stream starts: a bad one answers 400 in JSON."""
+    """The question is checked before the stream starts: a bad one answers 400 in JSON,
+    and one over the limits 429, as ``POST .../messages`` does."""
     user = _user(request)
     conversation = services.get_conversation(user, conversation_id)
     text = services.clean_question(body.text)
-    events = services.run_turn(conversation, user, text, modality=body.modality)
+    ticket = admission.admit_answer(user)
+    events = services.run_turn(conversation, user, text, modality=body.modality, ticket=ticket)
     response = StreamingHttpResponse(_server_sent(events), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once

@@ -11,8 +11,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from chat import services
-from lineled.consumers import CLOSE_UNAUTHENTICATED, role_of_user
+from lineled import admission
+from lineled.consumers import CLOSE_UNAUTHENTICATED, current_role, role_of_user
 from lineled.errors import Invalid, NotFound
+from lineled.notify import user_group
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +49,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     ``invalid_json`` (not JSON, not an object, or a binary frame), ``unknown_type``,
     ``invalid`` (empty or too long question, unknown modality), ``too_large`` (a frame
     over 64 KB), ``busy`` (an ask while an answer is streaming: one at a time),
-    ``unavailable`` (the question could not be stored, e.g. the database is down), and
-    ``not_found`` (the conversation was deleted meanwhile; the socket is then closed
-    with 4404).
+    ``try_again`` (refused at once by ``lineled.admission``: asking too fast, too many
+    answers being written for the user or in this server; with ``retry_after``, in
+    seconds), ``unavailable`` (the question could not be stored, e.g. the database is
+    down), and ``not_found`` (the conversation was deleted meanwhile; the socket is then
+    closed with 4404).
+
+    Access is checked again on each ask, and whenever the user's account or role
+    groups change: a user deactivated or without a role any more is closed with 4401
+    (an ask gets ``{"type": "error", "code": "signed_out"}`` first).
 
     Closing the socket mid-answer stops only the sending: the answer is finished and
     stored all the same (``run_turn`` runs it in a task of its own).
@@ -57,6 +65,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     conversation = None
     relay: asyncio.Task | None = None
+    listening: str | None = None  # the user's group, for access changes
 
     async def connect(self):
         user = self.scope.get("user")
@@ -72,6 +81,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.refuse_and_close(exc.message)
             return
+        self.listening = user_group(user.pk)
+        await self.channel_layer.group_add(self.listening, self.channel_name)
         await self.accept()
         await self.send_json({"type": "ready", "conversation": self.conversation.pk})
 
@@ -79,6 +90,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # Only the relay to this socket; the answer's own task goes on (see run_turn).
         if self.relay is not None:
             self.relay.cancel()
+        if self.listening is not None:
+            await self.channel_layer.group_discard(self.listening, self.channel_name)
+            self.listening = None
+
+    async def access_changed(self, event):
+        """The user's account or role groups changed (``lineled.notify``)."""
+        if await current_role(self.scope["user"]) is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def notify_event(self, event):
+        """Notifications for the user's group are the notifications socket's job."""
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None:
@@ -117,7 +139,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.relay is not None and not self.relay.done():
             await self.refuse("wait for the current answer to finish", "busy")
             return
-        events = services.run_turn(self.conversation, self.scope["user"], text, modality=modality)
+        user = self.scope["user"]
+        if await current_role(user) is None:
+            ended = "you are signed out, or your role no longer includes chat"
+            await self.refuse(ended, "signed_out")
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        try:
+            ticket = await admission.aadmit_answer(user)
+        except admission.Busy as exc:
+            await self.send_json(
+                {
+                    "type": "error",
+                    "message": exc.message,
+                    "code": "try_again",
+                    "retry_after": exc.retry_after,
+                }
+            )
+            return
+        events = services.run_turn(self.conversation, user, text, modality=modality, ticket=ticket)
         try:
             start = await anext(events)
         except Invalid as exc:

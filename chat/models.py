@@ -55,7 +55,13 @@ class Message(models.Model):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.DONE, db_index=True
     )
-    error = models.TextField(blank=True, help_text="Why the answer failed, if it did.")
+    error = models.TextField(
+        blank=True,
+        help_text="Why the answer failed, if it did, in full (a provider's own words): for ops.",
+    )
+    public_error = models.TextField(
+        blank=True, help_text="What the crew is told about a failed answer."
+    )
     reply_to = models.ForeignKey(
         "self",
         null=True,

@@ -88,7 +88,10 @@ class MessageOut(Schema):
     modality: MessageModality
     text: str
     status: MessageStatus
-    error: str = Field(description="Why the answer failed; empty otherwise.")
+    error: str = Field(
+        description='Why the answer failed, in words for the crew (such as "the model '
+        'provider refused the request"); empty otherwise.'
+    )
     declined: bool = Field(description="Nothing in the manuals answered the question.")
     reply_to: int | None = Field(description="For an answer: the question's id.")
     created_at: datetime

@@ -22,23 +22,28 @@ import re
 import time
 import unicodedata
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from asgiref.sync import SyncToAsync, sync_to_async
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from chat import assistant
-from chat.assistant import Finished, Searched, Sources, TextDelta, Turn
+from chat.assistant import AnswerError, Finished, Searched, Sources, TextDelta, Turn
 from chat.models import Citation, Conversation, Feedback, Message
 from knowledge.citations import image_url, thumbnail_url
 from knowledge.search import Passage
+from lineled.admission import Ticket
 from lineled.errors import Invalid, NotFound
+from lineled.lib.text import lone_surrogate
 
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+COULD_NOT_FINISH = "the assistant could not finish this answer"  # an unexpected failure
 HISTORY_TURNS = 6  # earlier messages the assistant sees
 SAVE_EVERY_SECONDS = 0.25  # a streaming answer is written at most this often
 TITLE_CHARS = 80
@@ -112,6 +117,8 @@ def clean_question(text) -> str:
     not a question we can take."""
     if not isinstance(text, str):
         raise Invalid("the question must be text")
+    if (found := lone_surrogate(text)) is not None:
+        raise Invalid(f"the question holds {found}, a lone surrogate, not a character; retype it")
     text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
     if not text:
         raise Invalid("the question is empty; type or say what you want to know")
@@ -189,7 +196,7 @@ def message_json(message: Message, user=None) -> dict:
         "modality": message.modality,
         "text": message.text,
         "status": message.status,
-        "error": message.error,
+        "error": message.public_error,  # the full reason (``error``) is for ops only
         "declined": message.declined,
         "reply_to": message.reply_to_id,
         "created_at": message.created_at.isoformat(),
@@ -243,6 +250,7 @@ async def run_turn(
     *,
     modality: str = Message.Modality.TEXT,
     style: str | None = None,
+    ticket: Ticket | None = None,
 ) -> AsyncIterator[dict]:
     """Store the question, answer it, and yield the events described above.
 
@@ -251,20 +259,28 @@ async def run_turn(
     is itself short and spoken-shaped, "text" for the full answer. The voice app asks
     for the full answer (it is on screen) and shapes the spoken part itself.
 
+    ``ticket`` (from ``lineled.admission.admit_answer``, for a user's own question) is
+    released when the answer is finished, or at once if the question is refused.
+
     Raises Invalid (before storing anything) for a question we cannot take, NotFound if
     the conversation was deleted meanwhile. Stopping the iteration early, or cancelling
     the task that iterates (a closed socket, a dropped HTTP stream), at any point does
     not stop the answer: it is finished and stored anyway.
     """
-    question = clean_question(text)
-    style = style or modality
-    if modality not in Message.Modality.values or style not in Message.Modality.values:
-        raise Invalid(f"modality must be one of: {', '.join(Message.Modality.values)}")
+    try:
+        question = clean_question(text)
+        style = style or modality
+        if modality not in Message.Modality.values or style not in Message.Modality.values:
+            raise Invalid(f"modality must be one of: {', '.join(Message.Modality.values)}")
+    except Invalid:
+        if ticket is not None:
+            ticket.release()
+        raise
     queue: asyncio.Queue = asyncio.Queue()
     # Storing the question happens in the task too: a caller cancelled while it is
     # being stored would otherwise leave an answer pending forever.
     task = asyncio.create_task(
-        _turn(conversation, question, user, modality, style, queue),
+        _turn(conversation, question, user, modality, style, queue, ticket),
         context=_detached_context(),
     )
     _running.add(task)
@@ -275,12 +291,15 @@ async def run_turn(
         yield event
 
 
-def answer_now(conversation: Conversation, user, text, *, modality="text") -> list[dict]:
+def answer_now(
+    conversation: Conversation, user, text, *, modality="text", ticket: Ticket | None = None
+) -> list[dict]:
     """Run a whole turn from synchronous code (``manage.py ask``); all its events."""
     from asgiref.sync import async_to_sync
 
     async def collect():
-        return [event async for event in run_turn(conversation, user, text, modality=modality)]
+        events = run_turn(conversation, user, text, modality=modality, ticket=ticket)
+        return [event async for event in events]
 
     return async_to_sync(collect)()
 
@@ -305,24 +324,30 @@ def _detached_context() -> contextvars.Context:
     return context
 
 
-async def _turn(conversation: Conversation, question: str, user, modality, style, queue):
+async def _turn(conversation, question: str, user, modality, style, queue, ticket):
     """Store the question and an empty answer, then answer it; errors storing the
     question go to ``queue`` for ``run_turn`` to raise."""
     try:
-        asked, answer, turns = await sync_to_async(_begin)(conversation, question, modality)
-    except Exception as exc:
-        queue.put_nowait(exc)
-        queue.put_nowait(None)
-        return
-    queue.put_nowait(
-        {
-            "type": "start",
-            "conversation": conversation.pk,
-            "question": asked.pk,
-            "message": answer.pk,
-        }
-    )
-    await _answer(answer, question, turns, user, style, queue)
+        try:
+            asked, answer, turns = await sync_to_async(_begin)(conversation, question, modality)
+        except Exception as exc:
+            queue.put_nowait(exc)
+            queue.put_nowait(None)
+            return
+        queue.put_nowait(
+            {
+                "type": "start",
+                "conversation": conversation.pk,
+                "question": asked.pk,
+                "message": answer.pk,
+            }
+        )
+        await _answer(answer, question, turns, user, style, queue)
+    finally:
+        if ticket is not None:
+            # Not awaited: this also runs when the task is closed unfinished; one quick
+            # cache call.
+            ticket.release()
 
 
 def _begin(conversation: Conversation, question: str, modality: str):
@@ -442,6 +467,7 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
         answer.text = "".join(parts).strip()
         answer.status = Message.Status.FAILED
         answer.error = f"{type(exc).__name__}: {exc}"[:2000]
+        answer.public_error = exc.public if isinstance(exc, AnswerError) else COULD_NOT_FINISH
         answer.total_ms = elapsed()
         answer.finished_at = timezone.now()
         try:
@@ -453,21 +479,44 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
             logger.error("answering message %s failed", answer.pk, exc_info=exc)
         else:  # its conversation was deleted while it was being answered
             logger.info("message %s was deleted while it was being answered", answer.pk)
-        queue.put_nowait(
-            {
-                "type": "error",
-                "message": "The assistant could not finish this answer. Try asking again.",
-                "message_id": answer.pk,
-            }
-        )
+        if isinstance(exc, AnswerError):
+            told = f"The assistant could not finish this answer: {exc.public}."
+        else:
+            told = "The assistant could not finish this answer. Try asking again."
+        queue.put_nowait({"type": "error", "message": told, "message_id": answer.pk})
     finally:
         queue.put_nowait(None)
+
+
+STALE_REASON = (
+    "the answer was left unfinished: the server process writing it stopped or stalled "
+    "(failed by the sweep after {seconds} s)"
+)
+
+
+def fail_stale_answers() -> int:
+    """Mark failed, with the reason, every answer still pending or streaming after
+    ``CHAT_STALE_ANSWER_SECONDS`` (longer than any answer may run): the process writing
+    it is gone. Returns how many. Run every minute by beat and when a worker starts."""
+    seconds = settings.CHAT_STALE_ANSWER_SECONDS
+    now = timezone.now()
+    return Message.objects.filter(
+        role=Message.Role.ASSISTANT,
+        status__in=[Message.Status.PENDING, Message.Status.STREAMING],
+        created_at__lt=now - timedelta(seconds=seconds),
+    ).update(
+        status=Message.Status.FAILED,
+        error=STALE_REASON.format(seconds=seconds),
+        public_error=COULD_NOT_FINISH,
+        finished_at=now,
+    )
 
 
 def _record_failure(answer: Message) -> bool:
     """Store a failed answer; False if it no longer exists (an update, so a message
     deleted with its conversation is not written back)."""
-    fields = ["text", "status", "error", "declined", "search_query", "topic", "model_name"]
+    fields = ["text", "status", "error", "public_error", "declined", "search_query", "topic"]
+    fields += ["model_name"]
     fields += ["input_tokens", "output_tokens", "search_ms", "first_token_ms", "answer_ms"]
     fields += ["total_ms", "finished_at"]
     updated = Message.objects.filter(pk=answer.pk).update(**{f: getattr(answer, f) for f in fields})

@@ -1,4 +1,5 @@
-"""Knowledge endpoints: the document library (managers write, everyone reads) and search."""
+"""Knowledge endpoints: the document library (managers write, every role reads) and
+search. A signed-in user with no role reads nothing."""
 
 from pathlib import PurePath
 
@@ -36,6 +37,11 @@ class TooLarge(DomainError):
     status = 413
 
 
+def _reader(request) -> None:
+    """Reading the knowledge base takes a role, as chat does."""
+    require_role(request, Role.CREW)
+
+
 def _document(document_id: int) -> Document:
     document = Document.objects.select_related("uploaded_by").filter(pk=document_id).first()
     if document is None:
@@ -62,10 +68,15 @@ def _read_upload(file: UploadedFile | None) -> bytes:
     return file.read()
 
 
-@router.get("/documents", response=list[DocumentOut], summary="The library's documents")
+@router.get(
+    "/documents",
+    response={200: list[DocumentOut], 403: ErrorOut},
+    summary="The library's documents",
+)
 @paginate(LimitOffsetPagination, max_limit=200)
 def list_documents(request, filters: Query[DocumentFilters]):
     """Every document, by title; filter by status, kind or words in the title."""
+    _reader(request)
     documents = Document.objects.select_related("uploaded_by")
     if filters.status:
         documents = documents.filter(status=filters.status)
@@ -107,9 +118,12 @@ def upload_document(
 
 
 @router.get(
-    "/documents/{document_id}", response={200: DocumentOut, 404: ErrorOut}, summary="A document"
+    "/documents/{document_id}",
+    response={200: DocumentOut, 403: ErrorOut, 404: ErrorOut},
+    summary="A document",
 )
 def get_document(request, document_id: int):
+    _reader(request)
     return _document(document_id)
 
 
@@ -171,10 +185,11 @@ def reingest_document(request, document_id: int):
 
 @router.get(
     "/documents/{document_id}/pages/{number}",
-    response={200: PageOut, 404: ErrorOut},
+    response={200: PageOut, 403: ErrorOut, 404: ErrorOut},
     summary="One page: its text, image and the passages on it",
 )
 def get_page(request, document_id: int, number: int):
+    _reader(request)
     page = Page.objects.select_related("document").filter(document=document_id, number=number)
     page = page.first()
     if page is None:
@@ -196,7 +211,9 @@ def get_page(request, document_id: int, number: int):
 
 
 @router.get(
-    "/search", response={200: SearchOut, 400: ErrorOut}, summary="Passages that answer a query"
+    "/search",
+    response={200: SearchOut, 400: ErrorOut, 403: ErrorOut},
+    summary="Passages that answer a query",
 )
 def search(
     request,
@@ -204,6 +221,7 @@ def search(
     top_k: int = Query(5, description=f"How many passages, 1 to {MAX_TOP_K}."),
 ):
     """The best passages of ready documents, best first, with page images to cite."""
+    _reader(request)
     try:
         passages = find_passages(q, top_k=top_k)
     except ValueError as exc:

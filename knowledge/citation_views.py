@@ -1,4 +1,4 @@
-"""Page images behind visual citations, for any signed-in user (or API token holder).
+"""Page images behind visual citations, for every role (signed in, or by API token).
 
 ``?chunk=<id>`` highlights that passage; it must belong to the document and cover the
 page (else 404; a non-number is a 400). Responses carry an ETag and Last-Modified and
@@ -12,7 +12,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import condition, require_safe
 
 from knowledge import citations
-from lineled.auth import login_or_token_required
+from lineled.auth import role_or_token_required
+from lineled.roles import Role
 
 CACHE_SECONDS = 15 * 60  # then the browser revalidates with the ETag
 CHUNK_ID = re.compile(r"[0-9]{1,18}")
@@ -32,8 +33,8 @@ def _target(request, document_id: int, number: int, thumbnail: bool) -> citation
 
 
 def _serves(thumbnail: bool):
-    """Decorators shared by both views: GET/HEAD, signed in (or a bearer token), private
-    and conditional."""
+    """Decorators shared by both views: GET/HEAD, a role (signed in or by bearer token),
+    private and conditional."""
 
     def etag(request, document_id, number):
         return _target(request, document_id, number, thumbnail).etag
@@ -44,7 +45,7 @@ def _serves(thumbnail: bool):
     def decorate(view):
         view = condition(etag_func=etag, last_modified_func=last_modified)(view)
         view = cache_control(private=True, max_age=CACHE_SECONDS)(view)
-        return require_safe(login_or_token_required(view))
+        return require_safe(role_or_token_required(Role.CREW)(view))
 
     return decorate
 

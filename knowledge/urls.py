@@ -1,5 +1,5 @@
 """Pages of the knowledge app: the library and page viewer (managers), and the page
-images behind visual citations (any signed-in user)."""
+images behind visual citations (every role)."""
 
 from django.urls import path
 

@@ -1,12 +1,11 @@
 """The manager screens of the knowledge app: the document library and the page viewer.
 
-The original file is a download for any signed-in user, like the page images that
-citations show: crew follow citations to the source.
+The original file is a download for every role, like the page images that citations
+show: crew follow citations to the source. A user with no role gets neither.
 """
 
 import mimetypes
 
-from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
@@ -47,7 +46,7 @@ def document(request, document_id: int):
 
 
 @require_GET
-@login_required
+@role_required(Role.CREW)
 def original(request, document_id: int):
     document = get_object_or_404(Document, pk=document_id)
     try:

@@ -4,17 +4,24 @@ Every error answers ``{"message": "..."}`` (validation errors add ``errors``),
 whatever raised it: a domain error from a service, an auth failure, bad input.
 """
 
+import json
 import logging
+import math
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import HttpError, Throttled, ValidationError
+from ninja.parser import Parser
 
 from chat.api import router as chat_router
 from knowledge.api import router as knowledge_router
+from lineled.admission import Busy, UserRate
 from lineled.auth import API_AUTH
 from lineled.errors import DomainError
+from lineled.lib.text import lone_surrogate
 from lineled.system_api import router as system_router
 from monitoring.api import router as monitoring_router
 from validation.api import router as validation_router
@@ -22,16 +29,34 @@ from voice.api import router as voice_router
 
 logger = logging.getLogger(__name__)
 
+
+class JSONParser(Parser):
+    """JSON bodies whose text can be stored: a lone surrogate ("\\ud800") is refused
+    here, as bad JSON is, rather than failing in the database."""
+
+    def parse_body(self, request):
+        data = json.loads(request.body)
+        if (found := lone_surrogate(data)) is not None:
+            raise ValueError(f"{found} is a lone surrogate, not a character; send valid Unicode")
+        return data
+
+
 api = NinjaAPI(
     title="Line Lead API",
     version="1",
     description=(
         "Authenticate with the browser session (send the CSRF token on writes) or "
-        "with a personal token: `Authorization: Bearer ll_...`."
+        "with a personal token: `Authorization: Bearer ll_...`. Requests are limited "
+        "per user (and per address when not signed in), questions and answers being "
+        "written more tightly: over a limit the answer is 429 at once, with "
+        "`Retry-After` in seconds."
     ),
     auth=API_AUTH,
+    # Every request of a user counts; some operations add a rate of their own.
+    throttle=[UserRate("RATE_API_USER")],
     docs_decorator=login_required,
     urls_namespace="api",
+    parser=JSONParser(),
 )
 
 api.add_router("/", system_router)
@@ -48,13 +73,35 @@ def _error(request, status: int, message: str, **extra):
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
-    return _error(request, exc.status, exc.message)
+    response = _error(request, exc.status, exc.message)
+    if isinstance(exc, Busy):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request, exc: Throttled):
+    wait = max(1, math.ceil(exc.wait)) if exc.wait else None
+    later = f"try again in {wait} s" if wait else "try again later"
+    response = _error(request, 429, f"too many requests: {later}")
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     messages = {401: "authentication required: sign in or send a valid bearer token"}
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):  # Ninja's parse error
+        messages[400] = f"the request body could not be read as JSON: {exc.__cause__}"
     return _error(request, exc.status_code, messages.get(exc.status_code, str(exc)))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    # Only reached where lineled.edge.BodyLimit does not run first (a WSGI server, tests).
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+    return _error(request, 413, f"the request body is over {limit:.1f} MB, the most accepted")
 
 
 @api.exception_handler(ValidationError)

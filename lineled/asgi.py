@@ -1,7 +1,9 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
-Websockets only accept browsers whose Origin is in ALLOWED_HOSTS and carry the
-Django session, so a consumer sees ``scope["user"]``.
+Request bodies over the caller's limit are refused before Django reads them
+(lineled.edge.BodyLimit). Websockets only open from a page of the same origin
+(scheme, host and port; lineled.edge.SameOriginValidator) and carry the Django
+session, so a consumer sees ``scope["user"]``.
 """
 
 import os
@@ -13,15 +15,13 @@ django_asgi_app = get_asgi_application()  # before importing consumers: it sets 
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from lineled.edge import BodyLimit, SameOriginValidator  # noqa: E402
 from lineled.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "http": BodyLimit(django_asgi_app),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

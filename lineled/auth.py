@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from ninja.security import HttpBearer, SessionAuth
 
 from lineled import services
+from lineled.admission import AnonymousGate
 from lineled.errors import Forbidden
 from lineled.roles import Role, has_role
 
@@ -35,7 +36,8 @@ class ActiveSessionAuth(SessionAuth):
         return None
 
 
-API_AUTH = [BearerTokenAuth(), ActiveSessionAuth()]
+# The gate never signs anyone in: it counts (and over its rate refuses) the rest.
+API_AUTH = [BearerTokenAuth(), ActiveSessionAuth(), AnonymousGate()]
 
 
 def require_role(request, role: Role) -> None:
@@ -60,19 +62,26 @@ def role_required(role: Role):
     return decorator
 
 
-def login_or_token_required(view):
-    """``login_required``, or a valid ``Authorization: Bearer ll_...``: for the files the
-    API links to (the page images of citations), so a token holder can load them too."""
-    signed_in = login_required(view)
+def role_or_token_required(role: Role):
+    """``role_required``, or a valid ``Authorization: Bearer ll_...`` of a user holding
+    ``role``: for the files the API links to (the page images of citations), so a token
+    holder can load them too."""
 
-    @login_not_required  # checked here: the middleware would redirect a token holder
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        user = services.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
-            return signed_in(request, *args, **kwargs)
-        request.user = user
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        signed_in = role_required(role)(view)
 
-    return wrapped
+        @login_not_required  # checked here: the middleware would redirect a token holder
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            user = services.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+            if user is None:
+                return signed_in(request, *args, **kwargs)
+            if not has_role(user, role):
+                raise PermissionDenied(f"This needs the {role.label} role.")
+            request.user = user
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -3,7 +3,7 @@
 Two profiles run the same code. With nothing set (the embedded default) the app
 keeps everything under ``var/``: SQLite, a filesystem Celery broker and an
 in-memory channel layer. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL
-and Redis. ``LINELED_ENV=production`` turns DEBUG off and requires a real
+and Redis. ``LINELED_ENV=production`` forbids DEBUG and requires a real
 ``SECRET_KEY`` and ``ALLOWED_HOSTS``. Every variable is listed in ``.env.example``.
 """
 
@@ -24,6 +24,7 @@ from lineled.lib.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_required,
     env_str,
 )
@@ -37,7 +38,10 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Core -------------------------------------------------------------------
 
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Off unless asked for, in every profile: a debug page shows settings (service URLs),
+# paths and code to whoever gets one, and `make run` serves what a store uses. Static
+# files are served either way (WhiteNoise).
+DEBUG = env_bool("DEBUG", False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when LINELED_ENV=production")
 
@@ -66,6 +70,11 @@ if PRODUCTION:
     ALLOWED_HOSTS = env_list(
         "ALLOWED_HOSTS", [env_required("ALLOWED_HOSTS", "production must name its hosts")]
     )
+    if "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS='*' accepts any Host header, which then reaches links, redirects "
+            "and the websocket origin check; production must name its hosts"
+        )
 else:
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -82,6 +91,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_celery_beat",
     "django_celery_results",
+    "axes",
     "knowledge",
     "chat",
     "voice",
@@ -102,6 +112,8 @@ MIDDLEWARE = [
     "lineled.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lineled.urls"
@@ -237,6 +249,11 @@ CELERY_BEAT_SCHEDULE = {
             hour=env_int("VALIDATION_NIGHTLY_HOUR", 3, minimum=0, maximum=23), minute=0
         ),
     },
+    # Answers a stopped or stalled process left unfinished are failed, with the reason.
+    "fail-stale-answers": {
+        "task": "chat.fail_stale_answers",
+        "schedule": timedelta(minutes=1),
+    },
     # The speech vocabulary also learns from the questions crews typed since.
     "rebuild-vocabulary": {
         "task": "voice.rebuild_vocabulary",
@@ -257,6 +274,19 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# The cache holds the admission counts (lineled.admission): in Redis, every web process
+# counts against the same limits; in memory, each process keeps its own.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_PREFIX", "lineled"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Monitoring ---------------------------------------------------------------
 
@@ -310,6 +340,40 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 API_TOKEN_TOUCH_SECONDS = 60  # how often a token's last-used time is written
 
+# Sign-in lockout (django-axes), on /accounts/login/ and /admin/login/ alike: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# refused for LOGIN_COOLOFF_MINUTES (a wrong try meanwhile starts the wait again). The
+# pair, not the address alone: a store's tills share one address, and one crew member's
+# typos must not lock the others out. Ops see and lift lockouts in the admin ("Access
+# attempts": delete the row) or with `manage.py axes_reset_username USER`. API tokens
+# are not passwords and are not counted. Behind a proxy, uvicorn's --proxy-headers
+# gives the client's address (REMOTE_ADDR) from X-Forwarded-For.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a good sign-in forgets the earlier typos
+AXES_LOCKOUT_CALLABLE = "lineled.views.locked_out"  # the login page, saying why
+
+# --- Request bodies ---------------------------------------------------------------
+# A body over the caller's limit gets 413 before anything reads it (lineled.edge.BodyLimit):
+# without a valid session or API token, BODY_LIMIT_ANONYMOUS_KB (a sign-in form is far
+# smaller); signed in, BODY_LIMIT_MB; signed in on an upload endpoint, BODY_LIMIT_UPLOAD_MB,
+# which must hold the largest file the library takes (a 50 MB PDF) and the form around it.
+BODY_LIMIT_ANONYMOUS = env_int("BODY_LIMIT_ANONYMOUS_KB", 64, minimum=1) * 1024
+BODY_LIMIT = env_int("BODY_LIMIT_MB", 2, minimum=1) * 1024 * 1024
+BODY_LIMIT_UPLOAD = env_int("BODY_LIMIT_UPLOAD_MB", 51, minimum=1) * 1024 * 1024
+BODY_LIMIT_UPLOAD_PATHS = (
+    r"/api/knowledge/documents",  # a manual
+    r"/api/voice/conversations/[^/]+/ask",  # a recorded question (at most 10 MB)
+    r"/admin/validation/case/import/",  # golden cases as a JSON file
+)
+# Django's own limit on a body it reads into memory (all but uploaded files): the same.
+DATA_UPLOAD_MAX_MEMORY_SIZE = BODY_LIMIT
+
 # --- Security (production) ------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -361,6 +425,33 @@ LINELED_MODEL_BASE_URL = env_str("LINELED_MODEL_BASE_URL", "") or ""
 LINELED_MODEL_API_KEY = env_str("LINELED_MODEL_API_KEY", "") or ""
 # Seconds a cloud model may take for one answer before it fails.
 LINELED_MODEL_TIMEOUT_SECONDS = env_float("LINELED_MODEL_TIMEOUT_SECONDS", 30.0, minimum=1.0)
+
+# --- Admission ---------------------------------------------------------------------
+# How much one user may ask of the server (lineled.admission). Rates are requests per
+# period ("30/m", "600/5m"; "off" for none), counted per user, or per client address
+# for API requests that are not signed in. Over a rate, or with too many answers being
+# written, a request is refused at once: HTTP 429 with Retry-After, or an error event
+# (code "try_again") on the chat socket.
+RATE_API_USER = env_rate("RATE_API_USER", "600/m")  # every API request of a user
+RATE_API_ANON = env_rate("RATE_API_ANON", "60/m")  # API requests without a valid sign-in
+RATE_ASK = env_rate("RATE_ASK", "30/m")  # questions, by API and chat socket together
+RATE_CONVERSATIONS = env_rate("RATE_CONVERSATIONS", "30/m")  # conversations started
+# Answers being written at once for one user (in every process), and in one process.
+ANSWERS_PER_USER = env_int("ANSWERS_PER_USER", 3, minimum=1)
+ANSWERS_PER_PROCESS = env_int("ANSWERS_PER_PROCESS", 64, minimum=1)
+# Proxies in front of the web server whose X-Forwarded-For is trusted for the client
+# address (0: the address that connected).
+NINJA_NUM_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0)
+# An answer still being written after this many seconds was left by a process that
+# stopped or stalled: its admission slot frees and the sweep marks it failed.
+CHAT_STALE_ANSWER_SECONDS = env_int(
+    "CHAT_STALE_ANSWER_SECONDS", int(2 * LINELED_MODEL_TIMEOUT_SECONDS) + 60, minimum=1
+)
+if CHAT_STALE_ANSWER_SECONDS <= LINELED_MODEL_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "CHAT_STALE_ANSWER_SECONDS must be longer than LINELED_MODEL_TIMEOUT_SECONDS, "
+        "or answers still being written would be failed"
+    )
 
 # --- Knowledge base -------------------------------------------------------------
 # "local" (full-text search in this database) unless RAGIE_API_KEY is set.
@@ -443,5 +534,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # One INFO line per HTTP request (Ragie, model providers) is noise; errors still show.
         "httpx": {"level": "WARNING"},
+        # django-axes announces itself at every start of every command; its warnings
+        # about failed and locked-out sign-ins (axes.handlers) still show.
+        "axes.apps": {"level": "WARNING"},
     },
 }

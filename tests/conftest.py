@@ -25,6 +25,15 @@ def _test_task_queue():
         yield queue
 
 
+@pytest.fixture(autouse=True)
+def _fresh_admission_counts(settings):
+    """Each test counts requests from zero (lineled.admission keeps its counts in the
+    cache): a key prefix of its own, which also keeps parallel runs on one Redis apart."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"}
+    }
+
+
 def _member(django_user_model, username: str, role: Role | None, first_name: str):
     user = django_user_model.objects.create_user(
         username, password=f"{username}-pass-123", first_name=first_name

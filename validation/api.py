@@ -50,12 +50,15 @@ def _ops(request):
 
 
 @router.post(
-    "/runs", response={202: RunOut, 400: ErrorOut, **DENIED}, summary="Start a validation run"
+    "/runs",
+    response={202: RunOut, 400: ErrorOut, 409: ErrorOut, **DENIED},
+    summary="Start a validation run",
 )
 def start(request, body: RunIn = None):
     """Queues a run that a Celery worker executes: all 25 tests, or the five of one
     ``category``. Follow it with ``GET /runs/{id}`` (``tests_done`` of ``tests_total``)
-    or the notifications socket's ``validation.progress`` and ``validation.finished``."""
+    or the notifications socket's ``validation.progress`` and ``validation.finished``.
+    One run at a time: 409 while another is queued or running."""
     user = _ops(request)
     run = services.start(trigger="api", user=user, category=body.category if body else "")
     return Status(202, services.run_json(run, with_results=False))

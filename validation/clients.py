@@ -17,6 +17,7 @@ import httpx
 ASK_TIMEOUT_S = 60.0
 CHECK_TIMEOUT_S = 10.0
 INGEST_TIMEOUT_S = 120.0
+BUSY_WAIT_S = 60.0  # the longest a live request waits out the server's 429s in all
 
 
 @dataclass
@@ -248,8 +249,20 @@ class LiveClient(Client):
             )
         return me
 
+    def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """The request, sent again after the server's Retry-After while it answers 429
+        (the deployment's admission limits hold for the token's user too), up to
+        BUSY_WAIT_S; then its last answer."""
+        deadline = time.monotonic() + BUSY_WAIT_S
+        while True:
+            response = self.http.request(method, path, **kwargs)
+            wait = _retry_after(response)
+            if wait is None or time.monotonic() + wait > deadline:
+                return response
+            time.sleep(wait)
+
     def _json(self, method: str, path: str, **kwargs):
-        response = self.http.request(method, path, **kwargs)
+        response = self._request(method, path, **kwargs)
         if response.status_code >= 400:
             raise RuntimeError(
                 f"{method} {path}: HTTP {response.status_code}: {_message(response)}"[:500]
@@ -265,7 +278,8 @@ class LiveClient(Client):
 
     def ask_spoken(self, conversation: int, wav: bytes) -> Spoken:
         path = f"/api/voice/conversations/{conversation}/ask"
-        response = self.http.post(
+        response = self._request(
+            "POST",
             path,
             params={"speak": "true"},
             files={"audio": ("question.wav", wav, "audio/wav")},
@@ -329,6 +343,16 @@ class LiveClient(Client):
         processes behind a balancer, whichever one did)."""
         status = self._json("GET", "/api/system/status")
         return ((status or {}).get("process") or {}).get("rss_mb")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait before asking again, for a 429 that says so."""
+    if response.status_code != 429:
+        return None
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "")))
+    except ValueError:
+        return None
 
 
 def _body(response: httpx.Response):

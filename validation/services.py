@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from chat import judging
 from lineled import notify
-from lineled.errors import Invalid, NotFound
+from lineled.errors import Conflict, Invalid, NotFound
 from lineled.roles import Role
 from validation.clients import Client, InProcessClient, LiveClient
 from validation.models import Case, Result, Run
@@ -47,9 +48,29 @@ KINDS = {*Case.Kind.values, "off-corpus"}  # shared/eval's name for off-topic
 # --- runs ----------------------------------------------------------------------------------
 
 
+# The longest a run may take (the worker's time limit): a run queued or running for
+# longer was left by a worker that died, and no longer holds the next one back.
+RUN_TIME_LIMIT_S = 3600
+
+
+def in_flight() -> Run | None:
+    """The run being executed or waiting for a worker, if there is one."""
+    since = timezone.now() - timedelta(seconds=RUN_TIME_LIMIT_S)
+    active = Run.objects.filter(
+        status__in=[Run.Status.QUEUED, Run.Status.RUNNING], created_at__gte=since
+    )
+    return active.order_by("created_at").first()
+
+
 def start(*, trigger: str, user=None, category: str = "") -> Run:
-    """A queued run that a worker executes once this transaction commits."""
+    """A queued run that a worker executes once this transaction commits. One at a
+    time: Conflict while another is queued or running (a run loads the whole system)."""
     _check_category(category)
+    if (busy := in_flight()) is not None:
+        raise Conflict(
+            f"validation run {busy.pk} is {busy.status}; one run at a time: follow it, "
+            "and start another when it is done"
+        )
     run = Run.objects.create(trigger=trigger, started_by=user, category=category)
     from validation.tasks import execute_run
 
@@ -204,10 +225,7 @@ def _check_category(category: str) -> None:
 
 
 def _broadcast(run_id: int, kind: str, **payload) -> None:
-    try:
-        notify.send(notify.role_group(Role.OPS), kind, {"run": run_id, **payload}, on_commit=False)
-    except Exception:
-        logger.warning("could not broadcast %s", kind, exc_info=True)
+    notify.send(notify.role_group(Role.OPS), kind, {"run": run_id, **payload}, on_commit=False)
 
 
 def validation_user():

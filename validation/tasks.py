@@ -1,11 +1,18 @@
 """Celery tasks of the validation app: thin wrappers that take ids and call services."""
 
+import logging
+
 from celery import shared_task
 
+from lineled.errors import Conflict
 from validation import services
 
+logger = logging.getLogger(__name__)
 
-@shared_task(name="validation.execute_run", ignore_result=True, time_limit=3600)
+
+@shared_task(
+    name="validation.execute_run", ignore_result=True, time_limit=services.RUN_TIME_LIMIT_S
+)
 def execute_run(run_id: int) -> None:
     services.execute(run_id)
 
@@ -13,4 +20,7 @@ def execute_run(run_id: int) -> None:
 @shared_task(name="validation.nightly", ignore_result=True)
 def nightly() -> None:
     """Beat's nightly run, so a regression shows up on the dashboard by morning."""
-    services.start(trigger="schedule")
+    try:
+        services.start(trigger="schedule")
+    except Conflict as exc:  # someone's run is going: it tells the same
+        logger.info("nightly validation skipped: %s", exc.message)

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 
 from django.conf import settings
 from pydantic_ai import Agent, UnexpectedModelBehavior
-from pydantic_ai.exceptions import RunTimedOut
+from pydantic_ai.exceptions import ModelAPIError, ModelConnectionError, RunTimedOut
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -37,7 +37,13 @@ logger = logging.getLogger(__name__)
 
 
 class AnswerError(Exception):
-    """The model could not give an answer that keeps the citation contract, in time."""
+    """The model could not give an answer that keeps the citation contract, in time, or
+    its provider refused. ``public`` is what the crew may be told; the message itself may
+    quote the provider (an account, a key's prefix, a quota) and is for ops only."""
+
+    def __init__(self, message: str, *, public: str | None = None):
+        super().__init__(message)
+        self.public = public or message
 
 
 async def stream_answer(
@@ -78,11 +84,16 @@ async def stream_answer(
             output = run.result.output
             usage = run.usage
     except UnexpectedModelBehavior as exc:
-        raise AnswerError(
-            f"the model kept breaking the citation rules ({OUTPUT_RETRIES} retries): {exc}"
-        ) from exc
+        broke = f"the model kept breaking the citation rules ({OUTPUT_RETRIES} retries)"
+        raise AnswerError(f"{broke}: {exc}", public=broke) from exc
     except RunTimedOut as exc:
         raise AnswerError(f"the model did not answer within {timeout:g} s") from exc
+    except ModelConnectionError as exc:
+        unreachable = "the model provider could not be reached"
+        raise AnswerError(f"{unreachable}: {exc}", public=unreachable) from exc
+    except ModelAPIError as exc:
+        refused = "the model provider refused the request"
+        raise AnswerError(f"{refused}: {exc}", public=refused) from exc
     declined = citations.is_decline(output)
     yield Sources([] if declined else list(deps.passages))
     yield Finished(

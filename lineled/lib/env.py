@@ -8,6 +8,7 @@ surfacing later as odd behaviour.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
@@ -99,4 +100,23 @@ def env_choice(name: str, default: str, choices: tuple[str, ...], *, environ=Non
         return default
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
+_RATE = re.compile(r"\d+/(\d+|\d*(s|sec|m|min|h|hour|d|day))")
+
+
+def env_rate(name: str, default: str, *, environ=None) -> str:
+    """A request rate as django-ninja's throttles read it ("30/m", "600/5m", "2/s"), or
+    "off" for no limit, which is returned as ""."""
+    value = _raw(name, environ)
+    if value is None:
+        value = default
+    if value.lower() == "off":
+        return ""
+    if not _RATE.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate; write requests/period such as 30/m, "
+            "600/5m or 2/s (units s, m, h, d), or off"
+        )
     return value

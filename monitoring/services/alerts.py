@@ -8,8 +8,6 @@ happened) is neither, and so is a value on fewer events than the rule's
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,8 +17,6 @@ from lineled.roles import Role
 from monitoring import metrics
 from monitoring.models import Alert, AlertRule, MetricSample, Notification
 from monitoring.services import notifications
-
-logger = logging.getLogger(__name__)
 
 
 def evaluate(samples: list[MetricSample]) -> list[tuple[Alert, str]]:
@@ -264,7 +260,5 @@ def _changed(alert: Alert, event: str, *, notify_channels: bool = True) -> None:
 
 
 def broadcast(kind: str, payload: dict) -> None:
-    try:
-        notify.send(notify.role_group(Role.OPS), kind, payload)
-    except Exception:  # the dashboard refreshes on its own; never fail sampling for it
-        logger.warning("could not broadcast %s", kind, exc_info=True)
+    """Tell ops browsers, once the transaction commits (a failed push is only logged)."""
+    notify.send(notify.role_group(Role.OPS), kind, payload)

@@ -252,6 +252,22 @@ def test_an_empty_or_huge_question_is_refused_and_nothing_is_stored(alice, text,
     assert not Message.objects.exists()
 
 
+def test_a_lone_surrogate_or_a_three_megabyte_body_is_refused_clearly_not_a_500(alice):
+    conversation = services.create_conversation(alice)
+    url = f"{BASE}/conversations/{conversation.pk}/messages"
+    response = post(signed_in(alice), url, {"text": "fries \ud800?"})  # sent as "\\ud800"
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "the request body could not be read as JSON: "
+        "\\ud800 is a lone surrogate, not a character; send valid Unicode"
+    )
+    # Under uvicorn lineled.edge.BodyLimit answers first; without it Django's own limit.
+    response = post(signed_in(alice), url, {"text": "fries " * 500_000})
+    assert response.status_code == 413
+    assert response.json()["message"] == "the request body is over 2.0 MB, the most accepted"
+    assert not Message.objects.exists()
+
+
 def test_a_failed_answer_comes_back_failed_and_the_question_stays(alice, monkeypatch):
     monkeypatch.setattr(assistant, "stream_answer", scripted(fail_at=3))
     conversation = services.create_conversation(alice)
@@ -262,7 +278,8 @@ def test_a_failed_answer_comes_back_failed_and_the_question_stays(alice, monkeyp
     question, answer = response.json()["question"], response.json()["answer"]
     assert question["text"] == "fries?" and question["status"] == "done"
     assert answer["status"] == "failed" and answer["text"] == "Fries cook for"
-    assert answer["error"] == "RuntimeError: the model went away"
+    assert answer["error"] == "the assistant could not finish this answer"  # not the internals
+    assert Message.objects.get(pk=answer["id"]).error == "RuntimeError: the model went away"
     assert Message.objects.get(pk=answer["id"]).status == "failed"
 
 
@@ -533,3 +550,40 @@ def next_data(lines, kind: str) -> str:
     data = next(lines).decode()
     assert next(lines) == b"\n"
     return data.removeprefix("data: ")
+
+
+# --- Admission -----------------------------------------------------------------------------
+
+
+def test_asking_faster_than_the_rate_is_refused_at_once_and_stores_nothing(
+    alice, bob, settings, monkeypatch
+):
+    settings.RATE_ASK = "2/m"
+    monkeypatch.setattr(assistant, "stream_answer", scripted())
+    conversation = services.create_conversation(alice)
+    client = signed_in(alice)
+    url = f"{BASE}/conversations/{conversation.pk}/messages"
+    for _ in range(2):
+        assert post(client, url, {"text": "how long do fries cook"}).status_code == 200
+
+    refused = post(client, url, {"text": "how long do fries cook"})
+    streamed = post(client, f"{url}/stream", {"text": "how long do fries cook"})
+
+    for response in (refused, streamed):
+        assert response.status_code == 429
+        assert response.json()["message"].startswith("too many requests: try again in ")
+        assert 1 <= int(response["Retry-After"]) <= 60
+    assert Message.objects.filter(conversation=conversation).count() == 4  # two turns
+    # The rate is the user's: another user asks as usual.
+    theirs = services.create_conversation(bob)
+    url = f"{BASE}/conversations/{theirs.pk}/messages"
+    assert post(signed_in(bob), url, {"text": "fries?"}).status_code == 200
+
+
+def test_starting_conversations_in_a_loop_is_cut_off(alice, settings):
+    settings.RATE_CONVERSATIONS = "3/m"
+    client = signed_in(alice)
+    codes = [post(client, f"{BASE}/conversations", {}).status_code for _ in range(5)]
+    assert codes == [201, 201, 201, 429, 429]
+    assert Conversation.objects.filter(user=alice).count() == 3
+    assert client.get(f"{BASE}/conversations").status_code == 200  # reading goes on

@@ -8,6 +8,7 @@ import re
 
 import httpx2
 import pytest
+from django.test import Client
 from pydantic_ai.messages import ModelRequest, RetryPromptPart, ToolReturnPart, UserPromptPart
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
 
@@ -246,15 +247,20 @@ class ChatCompletions:
         return chunk
 
 
-@pytest.fixture
-def openai_server(settings, monkeypatch):
-    server = ChatCompletions()
+def serve_model(settings, monkeypatch, server) -> None:
+    """Make ``server`` (a MockTransport handler) the configured OpenAI-compatible model."""
     settings.LINELED_MODEL = "openai:gpt-line-test"
     settings.LINELED_MODEL_BASE_URL = "http://llm.test/v1"
     settings.LINELED_MODEL_API_KEY = "sk-test-key"
     client = httpx2.AsyncClient(transport=httpx2.MockTransport(server))
     monkeypatch.setattr(providers, "http_client", lambda: client)
     providers.reset()
+
+
+@pytest.fixture
+def openai_server(settings, monkeypatch):
+    server = ChatCompletions()
+    serve_model(settings, monkeypatch, server)
     yield server
     providers.reset()
 
@@ -287,3 +293,36 @@ def test_a_bad_citation_from_the_server_is_retried(alice, fryer, openai_server):
     assert len(openai_server.requests) == 3
     retry = json.dumps(json.loads(openai_server.requests[-1].content)["messages"])
     assert "[99] is not among the passages" in retry
+
+
+BAD_KEY = "Incorrect API key provided: sk-proj-4xQ2****************Zt9A."
+
+
+def refuse_the_key(request: httpx2.Request) -> httpx2.Response:
+    error = {"message": BAD_KEY, "type": "invalid_request_error", "code": "invalid_api_key"}
+    return httpx2.Response(401, json={"error": error})
+
+
+def test_a_provider_refusal_is_told_plainly_to_the_crew_and_in_full_to_ops(
+    alice, charlie, settings, monkeypatch, caplog
+):
+    serve_model(settings, monkeypatch, refuse_the_key)
+    try:
+        answer, events = ask(alice)
+    finally:
+        providers.reset()
+    assert answer.status == Message.Status.FAILED
+    assert events[-1]["message"] == (
+        "The assistant could not finish this answer: the model provider refused the request."
+    )
+    crew = Client()
+    crew.force_login(alice)
+    screen = crew.get(f"/api/chat/conversations/{answer.conversation_id}")
+    assert screen.json()["messages"][-1]["error"] == "the model provider refused the request"
+    assert "sk-proj" not in json.dumps(events) + screen.content.decode()
+
+    ops = Client()
+    ops.force_login(charlie)
+    console = ops.get(f"/admin/chat/message/{answer.pk}/change/").content.decode()
+    assert "Incorrect API key provided: sk-proj-4xQ2" in console
+    assert f"answering message {answer.pk} failed" in caplog.text and BAD_KEY in caplog.text

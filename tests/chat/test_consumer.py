@@ -343,6 +343,12 @@ async def test_bad_frames_are_answered_with_an_error_and_the_socket_stays_open(
     }
     missing = await refusal(text_data=json.dumps({"type": "ask"}))
     assert missing["code"] == "invalid" and missing["message"] == "the question must be text"
+    lone = await refusal(text_data=json.dumps({"type": "ask", "text": "fries \ud800?"}))
+    assert lone == {
+        "type": "error",
+        "message": "the question holds \\ud800, a lone surrogate, not a character; retype it",
+        "code": "invalid",
+    }
     huge = await refusal(text_data=json.dumps({"type": "ask", "text": "fries " * 400}))
     assert huge["code"] == "invalid" and "keep it under 2000" in huge["message"]
     modality = await refusal(text_data=json.dumps({"type": "ask", "text": "a", "modality": "x"}))
@@ -401,6 +407,118 @@ async def test_a_page_from_another_site_cannot_open_the_socket(alice_chat):
     connected, _ = await ws.connect()
     assert not connected
     await ws.disconnect()
+
+
+# --- Admission ------------------------------------------------------------------------------
+
+
+async def new_conversations(user, count: int) -> list[int]:
+    def create():
+        return [services.create_conversation(user).pk for _ in range(count)]
+
+    return await database_sync_to_async(create)()
+
+
+async def test_one_user_asking_on_many_sockets_gets_a_few_answers_and_the_rest_refused_at_once(
+    alice, bob, settings, monkeypatch
+):
+    """The crew session that opened 200 asks at once: now a few are answered, the rest
+    told at once to try again, and none is left streaming. A full server refuses
+    everyone else at once too."""
+    settings.ANSWERS_PER_USER = 2
+    settings.ANSWERS_PER_PROCESS = 2
+    gate = asyncio.Event()
+    monkeypatch.setattr(assistant, "stream_answer", scripted(gate=gate))
+    cookie = await database_sync_to_async(session_cookie)(alice)
+    sockets = [await open_chat(cookie, pk) for pk in await new_conversations(alice, 5)]
+    for ws in sockets:
+        await ws.send_json_to({"type": "ask", "text": "how long do fries cook"})
+    first = [await ws.receive_json_from(timeout=2) for ws in sockets]
+
+    answering = [ws for ws, frame in zip(sockets, first, strict=True) if frame["type"] == "start"]
+    refused = [frame for frame in first if frame["type"] == "error"]
+    assert len(answering) == 2 and len(refused) == 3
+    assert refused[0] == {
+        "type": "error",
+        "message": "you already have 2 answers being written: try again when one is done",
+        "code": "try_again",
+        "retry_after": 2,
+    }
+    bobs = await open_chat(
+        await database_sync_to_async(session_cookie)(bob), (await new_conversations(bob, 1))[0]
+    )
+    await bobs.send_json_to({"type": "ask", "text": "where is the mop sink"})
+    reply = await bobs.receive_json_from(timeout=2)
+    assert reply["code"] == "try_again" and reply["message"].startswith("the assistant is busy")
+
+    gate.set()
+    for ws in answering:
+        assert (await frames_until_end(ws))[-1]["type"] == "done"
+    # The finished answers gave their places back.
+    retry = next(ws for ws, frame in zip(sockets, first, strict=True) if frame["type"] == "error")
+    await retry.send_json_to({"type": "ask", "text": "and onion rings?"})
+    assert (await frames_until_end(retry))[-1]["type"] == "done"
+    await bobs.send_json_to({"type": "ask", "text": "where is the mop sink"})
+    assert (await frames_until_end(bobs))[-1]["type"] == "done"
+    statuses = [m.status async for m in Message.objects.filter(role="assistant")]
+    assert statuses == ["done"] * 4
+
+
+async def test_socket_and_api_asks_share_one_rate(alice_chat, alice, settings, monkeypatch):
+    settings.RATE_ASK = "1/m"
+    monkeypatch.setattr(assistant, "stream_answer", scripted())
+    cookie, conversation_id = alice_chat
+    ws = await open_chat(cookie, conversation_id)
+    await ws.send_json_to({"type": "ask", "text": "how long do fries cook"})
+    assert (await frames_until_end(ws))[-1]["type"] == "done"
+    await ws.send_json_to({"type": "ask", "text": "and onion rings?"})
+    reply = await ws.receive_json_from()
+    assert reply["code"] == "try_again" and reply["message"].startswith("too many requests")
+    assert 1 <= reply["retry_after"] <= 60
+
+    def ask_by_api():
+        client = Client()
+        client.force_login(alice)
+        url = f"/api/chat/conversations/{conversation_id}/messages"
+        return client.post(url, {"text": "fries?"}, content_type="application/json")
+
+    assert (await database_sync_to_async(ask_by_api)()).status_code == 429
+    assert await Message.objects.acount() == 2  # the one turn answered
+
+
+# --- Access follows the role ------------------------------------------------------------------
+
+
+async def test_a_chat_socket_is_closed_when_its_users_access_ends(
+    alice, bob, charlie, django_user_model, monkeypatch
+):
+    """Deactivated, or the role taken away: the open socket is closed at once. A change
+    no signal announced (a bulk update, another process) is caught at the next ask."""
+    monkeypatch.setattr(assistant, "stream_answer", scripted())
+
+    async def chat_of(user):
+        cookie = await database_sync_to_async(session_cookie)(user)
+        return await open_chat(cookie, (await new_conversations(user, 1))[0])
+
+    deactivated, demoted, quietly = [await chat_of(u) for u in (alice, bob, charlie)]
+
+    def end_access():
+        alice.is_active = False
+        alice.save()
+        bob.groups.clear()
+        django_user_model.objects.filter(pk=charlie.pk).update(is_active=False)
+
+    await database_sync_to_async(end_access)()
+    for ws in (deactivated, demoted):
+        assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+    await quietly.send_json_to({"type": "ask", "text": "how long do fries cook"})
+    assert await quietly.receive_json_from() == {
+        "type": "error",
+        "message": "you are signed out, or your role no longer includes chat",
+        "code": "signed_out",
+    }
+    assert await quietly.receive_output() == {"type": "websocket.close", "code": 4401}
+    assert await Message.objects.acount() == 0
 
 
 # --- Through a real server ----------------------------------------------------------------
@@ -467,7 +585,7 @@ def test_through_a_real_server_an_answer_left_mid_way_is_finished_and_stored(
 
     cookie, conversation_id = alice_chat
     url = slow_server.replace("http://", "ws://") + f"/ws/chat/{conversation_id}/"
-    headers = {"Cookie": cookie, "Origin": "http://localhost"}
+    headers = {"Cookie": cookie, "Origin": slow_server}  # a page of the server itself
     with ws_client.connect(url, additional_headers=headers) as ws:
         assert json.loads(ws.recv(timeout=10)) == {"type": "ready", "conversation": conversation_id}
         ws.send(json.dumps({"type": "ask", "text": "how long do fries cook"}))
@@ -490,9 +608,7 @@ def test_through_a_real_server_a_whole_answer_streams_to_the_browser(
 
     cookie, conversation_id = alice_chat
     url = slow_server.replace("http://", "ws://") + f"/ws/chat/{conversation_id}/"
-    with ws_client.connect(
-        url, additional_headers={"Cookie": cookie, "Origin": "http://localhost"}
-    ) as ws:
+    with ws_client.connect(url, additional_headers={"Cookie": cookie, "Origin": slow_server}) as ws:
         ws.recv(timeout=10)
         ws.send(b"\x00binary")
         assert json.loads(ws.recv(timeout=10))["code"] == "invalid_json"

@@ -65,6 +65,25 @@ async def test_a_page_from_another_site_cannot_open_the_socket():
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_socket_opens_only_from_a_page_of_the_origin_it_connects_to():
+    """Scheme, host and port must all match, as Django's CSRF check wants of a form post.
+    A stranger past the origin check reaches the consumer, which asks them to sign in
+    (4401); one stopped by it is closed before that (1000)."""
+    cases = [
+        (b"localhost:8000", b"http://localhost:8000", 4401),
+        (b"localhost:8000", b"https://localhost:8000", 1000),  # another scheme
+        (b"localhost:8000", b"http://localhost:9000", 1000),  # another port
+        (b"localhost:8000", b"http://localhost", 1000),  # port 80
+        (b"evil.example", b"http://evil.example", 1000),  # not one of ALLOWED_HOSTS
+    ]
+    for host, origin, expected in cases:
+        headers = [(b"origin", origin), (b"host", host)]
+        ws = WebsocketCommunicator(application, "/ws/notifications/", headers=headers)
+        connected, code = await ws.connect()
+        assert (connected, code) == (False, expected), (host, origin)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_group_message_from_another_process_reaches_the_connected_browser(
     tmp_path, redis_url, bob
 ):
@@ -75,7 +94,7 @@ def test_a_group_message_from_another_process_reaches_the_connected_browser(
     with web_server(tmp_path) as base:
         url = base.replace("http://", "ws://") + "/ws/notifications/"
         with ws_client.connect(
-            url, additional_headers={"Cookie": cookie, "Origin": "http://localhost"}
+            url, additional_headers={"Cookie": cookie, "Origin": base}
         ) as socket:
             assert json.loads(socket.recv(timeout=10))["type"] == "hello"
             notify.send(user_group(bob.pk), "notice", {"text": "walk-in at 45F"})
@@ -117,3 +136,48 @@ async def test_an_idle_redis_channel_layer_keeps_waiting_for_messages(redis_url)
     await layer.send(name, {"type": "hello"})
     assert (await asyncio.wait_for(layer.receive(name), timeout=5))["type"] == "hello"
     await layer.flush()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_access_follows_the_role_on_an_open_notifications_socket(charlie, alice):
+    """Demoted: ops broadcasts stop at once and the page hears its new role.
+    Deactivated: the socket is closed (4401, the page stops reconnecting)."""
+    ops = communicator(await database_sync_to_async(session_cookie)(charlie))
+    assert (await ops.connect())[0]
+    assert (await ops.receive_json_from())["role"] == "ops"
+    crew = communicator(await database_sync_to_async(session_cookie)(alice))
+    assert (await crew.connect())[0]
+    await crew.receive_json_from()
+
+    await database_sync_to_async(services.set_role)(charlie, Role.CREW)
+    assert await ops.receive_json_from(timeout=2) == {
+        "type": "hello",
+        "user": "charlie",
+        "role": "crew",
+    }
+    await database_sync_to_async(notify.send)(role_group(Role.OPS), "alert", {"n": 1})
+    await database_sync_to_async(notify.send)(role_group(Role.CREW), "notice", {"n": 2})
+    assert await ops.receive_json_from(timeout=2) == {"type": "notice", "n": 2}
+    assert await crew.receive_json_from(timeout=2) == {"type": "notice", "n": 2}
+
+    def deactivate():
+        alice.is_active = False
+        alice.save()
+
+    await database_sync_to_async(deactivate)()
+    assert await crew.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+    await ops.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_role_event_is_passed_on_only_if_the_role_still_holds(charlie):
+    """A demotion no signal announced (made by another process, say) is seen when the
+    next event of the role arrives."""
+    ops = communicator(await database_sync_to_async(session_cookie)(charlie))
+    assert (await ops.connect())[0]
+    await ops.receive_json_from()
+    memberships = type(charlie).groups.through.objects.filter(user=charlie)
+    await memberships.adelete()  # a bulk delete: no m2m_changed
+
+    await database_sync_to_async(notify.send)(role_group(Role.OPS), "alert", {"n": 1})
+    assert await ops.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}

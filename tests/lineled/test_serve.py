@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from tests.support import ROOT, clean_env, free_port, run_python, wait_for_http
 
@@ -39,6 +40,22 @@ def get_json(url: str, token: str) -> dict:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
+
+
+def assert_no_debug_page(url: str, headers: dict, status: int, shown: bytes) -> None:
+    request = urllib.request.Request(url, headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as answered:
+        urllib.request.urlopen(request, timeout=10)
+    page = answered.value.read()
+    assert answered.value.code == status and shown in page
+    for leak in (b"URLconf", b"Traceback", b"DisallowedHost", b"settings", b"SECRET_KEY"):
+        assert leak not in page, leak
+
+
+def test_serve_refuses_to_show_debug_pages_beyond_this_machine(settings):
+    settings.DEBUG = True
+    with pytest.raises(CommandError, match="DEBUG is on: serve on 127.0.0.1, not 0.0.0.0"):
+        call_command("serve", "--host", "0.0.0.0", "--no-worker")
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
@@ -73,6 +90,12 @@ def test_a_fresh_embedded_install_serves_runs_beat_and_stops_cleanly(tmp_path):
             assert response.status == 200
         with urllib.request.urlopen(f"{base}/accounts/login/", timeout=10) as response:
             assert b'name="password"' in response.read()
+        # DEBUG is off: a stranger's 404 and a foreign Host get plain pages, no debug page
+        # listing URL patterns or settings; static files are still served.
+        assert_no_debug_page(f"{base}/no-such-page", {}, 404, b"Page not found")
+        assert_no_debug_page(f"{base}/", {"Host": "evil.example"}, 400, b"Bad Request")
+        with urllib.request.urlopen(f"{base}/static/js/chat.js", timeout=10) as response:
+            assert response.status == 200
         # Beat sends the heartbeat, the worker runs it, its result is stored.
         deadline = time.monotonic() + 60
         status = {}

@@ -13,7 +13,7 @@ from knowledge import ragie
 from knowledge.search import LocalBackend
 from lineled.errors import Conflict, Invalid
 from monitoring import services
-from monitoring.models import Alert, Notification
+from monitoring.models import Alert, Notification, SamplerState
 from monitoring.tasks import prune
 from tests.monitoring.conftest import ask, rule, sample, values
 
@@ -257,3 +257,24 @@ def test_a_handful_of_thumbs_down_is_not_an_alert_but_a_trend_is(alice, fryer):
             sample()
     alert = Alert.objects.get(metric="feedback_positive_rate")
     assert alert.severity == "critical" and alert.state == "open"
+
+
+def test_a_sampling_pass_stands_when_the_channel_layer_is_down(
+    settings, alice, fryer, django_capture_on_commit_callbacks
+):
+    """The push to ops browsers runs after the pass commits: a Redis outage there must
+    not turn a pass whose samples and alert are saved into a failed one."""
+    rule("decline_rate", warning=0.1, critical=0.9, fire_after=1, min_count=1)
+    ask(alice, "who won the football game last night")
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "lineled.channel_layer.ChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},  # nothing listens there
+        }
+    }
+    with django_capture_on_commit_callbacks(execute=True) as pushed:
+        result = sample()
+    assert pushed  # the alert and the pass were to be pushed...
+    assert values(result)["decline_rate"] == 1.0  # ...and the pass stands without them
+    assert Alert.objects.get(metric="decline_rate").state == "open"
+    assert SamplerState.objects.get().last_error == ""

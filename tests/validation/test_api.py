@@ -2,14 +2,17 @@
 list them and read one with its evidence, and export or import the golden cases."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from lineled.services import create_token
 from validation import report, services
 from validation.clients import InProcessClient
 from validation.models import Case, Run
+from validation.services import RUN_TIME_LIMIT_S
 from validation.suite import Outcome
 from validation.suite import Test as Check  # not collected as a test class
 from validation.tasks import execute_run
@@ -110,12 +113,13 @@ def test_strangers_crew_and_managers_are_kept_out_and_start_nothing(alice, bob, 
 
 
 def test_ops_reach_every_endpoint_by_session_or_by_token(charlie, enqueued):
-    run = Run.objects.create()
+    run = Run.objects.create(status="done")
     _, token = create_token(charlie, "ci box")
     for client, extra in (
         (signed_in(charlie), {}),
         (Client(), {"HTTP_AUTHORIZATION": f"Bearer {token}"}),
     ):
+        Run.objects.filter(status="queued").update(status="done")  # one run at a time
         for method, path, data in every_endpoint(run):
             if method == "get":
                 response = client.get(BASE + path, **extra)
@@ -174,6 +178,27 @@ def test_an_unknown_category_is_refused_and_nothing_is_queued(charlie, enqueued)
     assert "text, voice, cross-modal, integration, performance" in message
     assert not Run.objects.exists()
     assert enqueued == []
+
+
+def test_one_run_at_a_time_a_second_start_is_refused_until_the_first_is_done(charlie, enqueued):
+    client = signed_in(charlie)
+    first = post(client, f"{BASE}/runs", {"category": "text"}).json()["run"]
+    codes = []
+    for _ in range(4):  # back to back, as a script or an impatient click would
+        refused = post(client, f"{BASE}/runs", {"category": "integration"})
+        codes.append(refused.status_code)
+    assert codes == [409] * 4
+    assert refused.json()["message"] == (
+        f"validation run {first} is queued; one run at a time: follow it, "
+        "and start another when it is done"
+    )
+    assert list(Run.objects.values_list("pk", flat=True)) == [first]
+
+    Run.objects.filter(pk=first).update(status="done")
+    assert post(client, f"{BASE}/runs", {}).status_code == 202
+    # A run a dead worker left behind holds nothing back after the time limit.
+    Run.objects.update(created_at=timezone.now() - timedelta(seconds=RUN_TIME_LIMIT_S + 1))
+    assert post(client, f"{BASE}/runs", {}).status_code == 202
 
 
 # --- Reading runs -------------------------------------------------------------------------

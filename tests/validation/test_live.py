@@ -31,6 +31,12 @@ def stack(django_db_setup, tmp_path_factory):
         "REDIS_URL": "",
         "DEBUG": "false",
         "LINELED_MODEL_TIMEOUT_SECONDS": "300",
+        # The fifty users are one token here: the server's per-user limits would refuse
+        # them (a deployment validated live needs the same, for the validation user).
+        "ANSWERS_PER_USER": "100",
+        "RATE_ASK": "off",
+        "RATE_CONVERSATIONS": "off",
+        "RATE_API_USER": "off",
     }
     with celery_worker(var, "celery", **env), web_server(var, **env) as base:
         yield base, var
@@ -146,6 +152,21 @@ def test_a_citation_image_loads_with_the_token_a_live_run_uses(manuals, charlie,
     assert with_token.status_code == 200 and with_token["Content-Type"] == "image/png"
     assert anonymous.status_code == 302 and "login" in anonymous["Location"]
     assert revoked.status_code == 302
+
+
+def test_a_live_client_waits_out_the_servers_429_and_asks_again(charlie, settings):
+    from django.core.wsgi import get_wsgi_application
+
+    settings.RATE_ASK = "1/s"
+    transport = httpx.WSGITransport(app=get_wsgi_application())
+    live = LiveClient(
+        "http://testserver", create_token(charlie, "validation")[1], transport=transport
+    )
+    conversation = live.conversation()
+
+    answers = [live.ask(conversation, "where is the mop sink") for _ in range(2)]
+
+    assert [a["status"] for a in answers] == ["done", "done"]  # the second after a 429
 
 
 def test_a_token_that_is_not_an_ops_users_is_refused_before_any_run(server, alice):

@@ -12,6 +12,7 @@ UVICORN = "-m uvicorn lineled.asgi:application --ws websockets-sansio --lifespan
 WORKER = "-m celery -A lineled worker -l INFO -n worker@%h"
 BEAT = "-m celery -A lineled beat -l INFO"
 MANAGE = str(settings.BASE_DIR / "manage.py")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class Command(BaseCommand):
@@ -32,6 +33,11 @@ class Command(BaseCommand):
     def handle(self, host, port, no_worker, **options):
         if not 0 < port < 65536:
             raise CommandError(f"--port {port} is not a TCP port")
+        if settings.DEBUG and host not in LOOPBACK:
+            raise CommandError(
+                f"DEBUG is on: serve on 127.0.0.1, not {host}. Debug pages show settings, "
+                "paths and code to whoever gets one; turn DEBUG off to serve a network."
+            )
         py = [sys.executable]
         web = [*UVICORN.split(), "--host", host, "--port", str(port)]
         children = [Child("web", py + web + ["--timeout-graceful-shutdown", "10"])]
