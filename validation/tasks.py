@@ -11,7 +11,10 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="validation.execute_run", ignore_result=True, time_limit=services.RUN_TIME_LIMIT_S
+    name="validation.execute_run",
+    ignore_result=True,
+    time_limit=services.RUN_TIME_LIMIT_S,
+    soft_time_limit=services.RUN_TIME_LIMIT_S - 60,  # not the shorter default for any task
 )
 def execute_run(run_id: int) -> None:
     services.execute(run_id)
