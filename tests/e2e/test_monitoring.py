@@ -61,7 +61,8 @@ def ask_in_chat(page, question: str) -> None:
 
 
 def strict_rules() -> None:
-    """The decline rate alerts on the first bad sample; no other rule fires in the test."""
+    """The decline rate alerts on the first bad sample, however few the answers; no other
+    rule fires in the test."""
     AlertRule.objects.update_or_create(
         metric="decline_rate",
         defaults={
@@ -70,6 +71,7 @@ def strict_rules() -> None:
             "critical": 0.9,
             "fire_after": 1,
             "resolve_after": 1,
+            "min_count": 1,
             "enabled": True,
         },
     )
