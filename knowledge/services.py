@@ -126,22 +126,42 @@ def ingest(document_id: int) -> Document:
         pages, drafts = _parse(run)
         with transaction.atomic():
             replaced = _replace_index(run, pages, drafts)
-        # The old page images go only now: a failed re-ingest leaves them all in place.
-        for name in replaced - set(run.written):
-            default_storage.delete(name)
-        citations.clear_cache(document_id)
-        schema.analyze(connections[Document.objects.db])  # PostgreSQL only
-        ragie.schedule_upload(document_id)  # no-op without RAGIE_API_KEY
-        _schedule_embedding(document_id)
     except Exception as exc:
         for name in run.written:
             default_storage.delete(name)
         if not isinstance(exc, _Superseded):
             _record_failure(run, exc)
+    else:
+        # The old page images go only now: a failed re-ingest leaves them all in place.
+        _tidy(document_id, replaced - set(run.written))
     document.refresh_from_db()
     if document.status == Document.Status.READY:
         knowledge_changed.send(sender=Document, document_id=document_id)
     return document
+
+
+def _tidy(document_id: int, stale: set[str]) -> None:
+    """The housekeeping after a new index went live. Each step that fails is logged and
+    skipped: the document is ready and its new pages are in use, so nothing here may
+    undo them or mark it failed (a leftover old image or a missed ANALYZE is harmless;
+    the periodic sweeps queue the embeddings and uploads again)."""
+    steps = [
+        ("delete the old page images", lambda: [default_storage.delete(n) for n in stale]),
+        ("clear its cached citation images", lambda: citations.clear_cache(document_id)),
+        (
+            "refresh the planner's statistics",
+            lambda: schema.analyze(connections[Document.objects.db]),
+        ),
+        ("queue the Ragie upload", lambda: ragie.schedule_upload(document_id)),
+        ("queue its embeddings", lambda: _schedule_embedding(document_id)),
+    ]
+    for what, step in steps:
+        try:
+            step()
+        except Exception:
+            logger.warning(
+                "document %s is ready, but could not %s", document_id, what, exc_info=True
+            )
 
 
 def _claim(document_id: int) -> str | None:

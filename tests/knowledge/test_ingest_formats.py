@@ -164,3 +164,26 @@ def test_old_searches_are_pruned_daily(settings):
     assert prune_search_events() == {"deleted": 1}
     assert list(SearchEvent.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not SearchEvent.objects.filter(pk=old.pk).exists()
+
+
+@pytest.mark.django_db
+def test_housekeeping_that_fails_after_the_new_index_is_live_undoes_nothing(media, monkeypatch):
+    """ANALYZE (or a cache, or a queue) failing once the new pages are in use must not
+    delete those pages and mark the document failed: it is ready, and stays so."""
+    from knowledge.demo.loader import MANUALS
+    from knowledge.search import schema
+
+    path = MANUALS / "hb-eq-105-dish-machine.pdf"
+    document, _ = services.add_document(filename=path.name, data=path.read_bytes())
+    before = list(services.ingest(document.pk).pages.values_list("image", flat=True))
+
+    def refused(connection):
+        raise RuntimeError("could not ANALYZE: the database went read-only")
+
+    monkeypatch.setattr(schema, "analyze", refused)
+    document = services.ingest(document.pk)
+    after = list(document.pages.values_list("image", flat=True))
+    assert document.status == "ready" and document.error == ""
+    assert after and all(default_storage.exists(name) for name in after)
+    assert not any(default_storage.exists(name) for name in before)  # the old ones went
+    assert search("dish machine", top_k=1)  # and the new index answers
