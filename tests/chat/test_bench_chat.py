@@ -66,6 +66,7 @@ def test_it_asks_every_question_in_conversations_and_reports_the_figures(tmp_pat
     assert result["follow_up_accuracy"] == 1.0
     assert result["latency"]["samples"] == 4
     assert 0 < result["latency"]["first_token_p50_ms"] <= result["latency"]["total_p95_ms"]
+    assert 0 < result["latency"]["cpu_p50_ms"] <= result["latency"]["cpu_p95_ms"]
     beef = next(a for a in result["answers"] if a["id"] == "beef")
     assert beef["searched"] == "what temp does ground beef need to be cooked to"
     assert [m["id"] for m in result["misses"]] == ["rings"]
