@@ -34,7 +34,7 @@ from voice import audio, speech, stt, tts
 from voice.listening import Listener, Utterance
 from voice.models import VoiceTurn
 from voice.stt import prompt, vocabulary
-from voice.text import normalize
+from voice.text import normalize, written
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,8 @@ async def _answer(conversation, user, utterance, stream, turn, clock, voice, mut
         await _close(turn, VoiceTurn.Status.COMMAND)
         yield {"type": "stopped", "reason": "stop_phrase", "text": heard}, None
         return
-    turn.transcript = heard
+    # The question as typed questions are read: "forty five degrees" is 45°F.
+    turn.transcript = written(heard)
     yield (
         {
             "type": "transcript",
@@ -298,7 +299,7 @@ async def _close(turn: VoiceTurn, status: str, error: str = "") -> None:
 
 @dataclass
 class FileTurn:
-    transcript: str = ""  # the question as asked
+    transcript: str = ""  # the question as asked: numbers and units written as in the manuals
     heard: str = ""  # the recogniser's words, in spoken form
     endpoint_ms: float = 0.0  # how long after the last speech frame the end was decided
     decode_ms: float | None = None  # the recogniser's own time on it, when it says

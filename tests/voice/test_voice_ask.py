@@ -69,6 +69,15 @@ def test_it_prints_the_transcript_answer_citations_audio_and_timings(charlie, fr
     assert turn.mode == VoiceTurn.Mode.FILE and turn.transcript == result["transcript"]
 
 
+def test_spoken_numbers_reach_the_assistant_as_the_manuals_write_them(charlie, fryer, tmp_path):
+    result = voice_ask(
+        recording(tmp_path, "what do i do if the fryer oil reads forty five degrees")
+    )
+    assert "45°F" in result["transcript"], result["transcript"]
+    turn = VoiceTurn.objects.select_related("question").get(pk=result["voice_turn"])
+    assert turn.question.text == turn.transcript == result["transcript"]
+
+
 def test_a_follow_up_continues_the_conversation(charlie, fryer, tmp_path):
     conversation = chat.create_conversation(charlie)
     chat.answer_now(conversation, charlie, "how long do fries cook?")
