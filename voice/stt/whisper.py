@@ -186,6 +186,11 @@ def _folder(chosen: str) -> Path:
     # Only local folders are ever passed, but should anything still ask the Hugging Face
     # hub for a file, it fails at once instead of going to the network.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # CTranslate2's OpenMP threads spin while they wait for each other. With the web
+    # server, the workers and the embedding model sharing two cores, a decode that takes
+    # 300 ms alone was measured at 3 to 22 s; waiting asleep keeps it under 0.7 s. Read
+    # when CTranslate2 loads, so set before it is imported (an operator's value wins).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import faster_whisper  # noqa: F401
     except ImportError:
