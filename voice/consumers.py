@@ -45,7 +45,9 @@ class VoiceConsumer(AsyncWebsocketConsumer):
     ``listen`` (hands-free: re-arm after the answer was played); ``interrupt`` (the user
     spoke over the answer: no more audio for it); ``stop`` (leave hands-free); ``ping``.
 
-    Server frames: ``listening``, ``speech_start``, ``partial``, ``transcript``, then the
+    Server frames: ``listening``, ``speech_start``, ``partial`` (pocketsphinx only),
+    ``transcript`` (``text``: the question as the assistant gets it, numbers written as
+    the manuals write them; ``heard``: the recogniser's words), then the
     chat socket's ``start``/``token``/``citations``/``done`` (or ``error``), ``audio``
     (JSON, followed by one binary frame with the sentence's WAV) or ``say``, and
     ``audio_end``; ``stopped`` (reason ``user``, ``idle``, ``stop_phrase``), ``pong``.
