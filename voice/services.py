@@ -33,8 +33,8 @@ from lineled.errors import DomainError, Invalid, Unavailable
 from voice import audio, speech, stt, tts
 from voice.listening import Listener, Utterance
 from voice.models import VoiceTurn
-from voice.stt import vocabulary
-from voice.text import normalize
+from voice.stt import prompt, vocabulary
+from voice.text import normalize, written
 
 logger = logging.getLogger(__name__)
 
@@ -148,20 +148,25 @@ async def _answer(conversation, user, utterance, stream, turn, clock, voice, mut
         yield _error("stt_failed", f"Speech recognition failed: {exc}"), None
         return
     turn.stt_ms = clock.since()
-    turn.transcript = transcript.text.strip()
-    if not turn.transcript:
+    heard = transcript.text.strip()
+    if not heard:
         await _close(turn, VoiceTurn.Status.NOT_UNDERSTOOD)
         yield _error("not_understood", NOT_UNDERSTOOD), None
         return
-    if is_stop_phrase(turn.transcript):
+    if is_stop_phrase(heard):
+        turn.transcript = heard
         await _close(turn, VoiceTurn.Status.COMMAND)
-        yield {"type": "stopped", "reason": "stop_phrase", "text": turn.transcript}, None
+        yield {"type": "stopped", "reason": "stop_phrase", "text": heard}, None
         return
+    # The question as typed questions are read: "forty five degrees" is 45°F.
+    turn.transcript = written(heard)
     yield (
         {
             "type": "transcript",
             "text": turn.transcript,
+            "heard": heard,
             "stt_ms": turn.stt_ms,
+            "decode_ms": transcript.decode_ms,
             "engine": transcript.engine,
             "cut": turn.cut,
         },
@@ -294,7 +299,10 @@ async def _close(turn: VoiceTurn, status: str, error: str = "") -> None:
 
 @dataclass
 class FileTurn:
-    transcript: str = ""
+    transcript: str = ""  # the question as asked: numbers and units written as in the manuals
+    heard: str = ""  # the recogniser's words, in spoken form
+    endpoint_ms: float = 0.0  # how long after the last speech frame the end was decided
+    decode_ms: float | None = None  # the recogniser's own time on it, when it says
     events: list[dict] = field(default_factory=list)
     audio: list[bytes] = field(default_factory=list)
     speech_end: float = 0.0
@@ -304,14 +312,25 @@ class FileTurn:
 
 async def ask_from_pcm(conversation, user, pcm: bytes, *, voice=None, speak=True) -> FileTurn:
     """Run ``pcm`` (a recording of one question) through the voice path as if it came
-    from a microphone in real time: endpointed, decoded while it "arrives", timed from
-    the end of speech (the silence the endpointer waits for is counted)."""
+    from a microphone: endpointed, decoded while it "arrives", timed from the end of
+    speech (the silence the endpointer waits for is counted).
+
+    Audio is fed as fast as it is taken until the speaker first goes quiet, and in real
+    time from then on: what the recogniser does from its tentative end of speech on
+    (decoding while the rest of the silence comes in) takes the time it would live."""
     result = FileTurn()
     listening = listener(hands_free=True)
-    chunk = 100 * audio.BYTES_PER_MS  # 100 ms, as a browser sends
+    chunk = 60 * audio.BYTES_PER_MS  # 60 ms, as the browser sends (BATCH_SAMPLES in voice.js)
     heard = None
+    clock = None  # (perf_counter, audio ms) when real time began
     for offset in range(0, len(pcm), chunk):
-        heard = await asyncio.to_thread(listening.feed, pcm[offset : offset + chunk])
+        piece = pcm[offset : offset + chunk]
+        if clock is not None:
+            due = clock[0] + (listening.received_ms + audio.duration_ms(piece) - clock[1]) / 1000
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        heard = await asyncio.to_thread(listening.feed, piece)
+        if heard.tentative and clock is None:
+            clock = (time.perf_counter(), listening.received_ms)
         if heard.utterance is not None:
             break
     if heard is None or heard.utterance is None:
@@ -322,8 +341,9 @@ async def ask_from_pcm(conversation, user, pcm: bytes, *, voice=None, speak=True
         )
         return result
     utterance = heard.utterance
-    # Real time: the last speech frame arrived (detected - end) ms before now.
-    result.speech_end = time.perf_counter() - (utterance.detected_ms - utterance.end_ms) / 1000
+    # The microphone is at received_ms now; the last speech frame is that far behind.
+    result.endpoint_ms = listening.received_ms - utterance.end_ms
+    result.speech_end = time.perf_counter() - result.endpoint_ms / 1000
     kept: list[VoiceTurn] = []
     async for event, wav in answer(
         conversation,
@@ -337,7 +357,8 @@ async def ask_from_pcm(conversation, user, pcm: bytes, *, voice=None, speak=True
     ):
         result.events.append(event)
         if event["type"] == "transcript":
-            result.transcript = event["text"]
+            result.transcript, result.heard = event["text"], event["heard"]
+            result.decode_ms = event["decode_ms"]
         elif event["type"] == "error" and result.error is None:
             result.error = event
         if wav is not None:
@@ -352,7 +373,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 def status() -> dict:
-    """Which engines run here, and the recogniser's vocabulary; no keys or paths."""
+    """Which engines run here, and what the recogniser learnt of the store; no keys or
+    paths."""
     try:
         engine, error = stt.engine().name, None
     except stt.SpeechUnavailable as exc:
@@ -362,6 +384,7 @@ def status() -> dict:
     except tts.SpeechUnavailable:
         voice = None
     model = vocabulary.current()
+    key_terms = prompt.terms()
     return {
         "stt": engine,
         "stt_error": error,
@@ -369,6 +392,7 @@ def status() -> dict:
         "tts": voice.name if voice else None,
         "tts_available": tts.available(),
         "vocabulary": {
+            "key_terms": key_terms,
             "version": model.version if model else None,
             "words": model.words if model else None,
             "sentences": model.sentences if model else None,
@@ -378,6 +402,23 @@ def status() -> dict:
         "end_silence_ms": settings.VOICE_END_SILENCE_MS,
         "idle_minutes": settings.VOICE_IDLE_MINUTES,
     }
+
+
+def rebuild_vocabulary(*, pocketsphinx: bool | None = None) -> dict:
+    """Learn the knowledge base as it is now: the key-terms prompt (whisper, the cloud),
+    and pocketsphinx's language model when pocketsphinx is the engine (or when asked:
+    it takes seconds, and nothing else reads it)."""
+    said = prompt.build()
+    result: dict = {"prompt": said, "pocketsphinx": None}
+    if pocketsphinx or (pocketsphinx is None and stt.configured_name() == "pocketsphinx"):
+        model = vocabulary.build()
+        result["pocketsphinx"] = {
+            "version": model.version,
+            "words": model.words,
+            "sentences": model.sentences,
+            "path": str(model.path),
+        }
+    return result
 
 
 def turns(user, conversation_id):

@@ -2,11 +2,10 @@
 
 from celery import shared_task
 
-from voice.stt import vocabulary
+from voice import services
 
 
 @shared_task(name="voice.rebuild_vocabulary")
 def rebuild_vocabulary() -> dict:
-    """Rebuild the speech vocabulary from the knowledge base (after it changed)."""
-    model = vocabulary.build()
-    return {"version": model.version, "words": model.words, "sentences": model.sentences}
+    """Rebuild what the recogniser learns from the knowledge base (after it changed)."""
+    return services.rebuild_vocabulary()

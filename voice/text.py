@@ -3,12 +3,16 @@
 ``normalize`` turns manual text and questions into the words a person would say
 ("Fry at 350°F for 3 min" → "fry at three hundred fifty degrees for three minutes"),
 so the language model, the recogniser's output and a reference sentence all meet in
-one form. ``wer`` counts word errors between two texts in that form.
+one form. ``wer`` counts word errors between two texts in that form. ``written`` goes
+the other way for a transcript: its numbers and units as the manuals write them
+("forty five degrees" → "45°F"), which is what the screen shows and the assistant reads.
 """
 
 from __future__ import annotations
 
 import re
+
+from knowledge.search.numbers import digits
 
 _ONES = [
     "zero",
@@ -193,8 +197,9 @@ def normalize(text: str) -> str:
     text = re.sub(r"(\d)\s*([ap])\.?m\b\.?", r"\1 \2 m", text, flags=re.I)  # 2 pm, 2:00 p.m.
     text = re.sub(r"\b(\d{1,2}):(\d{2})\b", _time, text)
     text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: f" {_ordinal(int(m[1]))} ", text)
-    text = re.sub(r"\b(\d+)/(\d+)\b", lambda m: _fraction(int(m[1]), int(m[2])), text)
     units = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
+    text = re.sub(rf"\b(\d+)/(\d+)\s*({units})(?![\w.])", _fraction_unit, text, flags=re.I)
+    text = re.sub(r"\b(\d+)/(\d+)\b", lambda m: _fraction(int(m[1]), int(m[2])), text)
     text = re.sub(rf"\b({_NUMBER})\s*({units})(?![\w.])", _unit, text, flags=re.I)
     # Short all-capital words without vowels are spelled out: "SDS" → "s d s".
     text = re.sub(
@@ -213,6 +218,12 @@ def normalize(text: str) -> str:
         token = token.replace(".", " ").strip("'")
         words.extend(_CONTRACTIONS.get(w, w) for w in token.split())
     return " ".join(w for w in words if w)
+
+
+def _fraction_unit(match: re.Match) -> str:
+    """ "3/8 in" → "three eighths inch": a fraction of a unit is said with the unit singular."""
+    name = _UNITS.get(match[3].lower(), match[3].lower())
+    return f"{_fraction(int(match[1]), int(match[2]))}{_SINGULAR.get(name, name)} "
 
 
 def _money(match: re.Match) -> str:
@@ -245,3 +256,29 @@ def wer(reference: str, hypothesis: str) -> tuple[int, int]:
             )
         previous = current
     return previous[-1], len(ref)
+
+
+# After digits(): a temperature and a length as the manuals write them. The manuals are a
+# US store's, so a bare "degrees" is Fahrenheit.
+_DEGREES = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s+degrees?(?:\s+(fahrenheit|celsius|centigrade|f|c)\b)?",
+    re.I,
+)
+_INCHES = re.compile(r"(?<![\w./])(\d+(?:\.\d+)?|\d+/\d+)\s+inch(?:es)?\b", re.I)
+
+
+def written(spoken: str) -> str:
+    """A transcript (spoken form) with its numbers and units as the manuals write them:
+    "forty five degrees" → "45°F", "three eighths inch" → "3/8 in", "at three fifty" →
+    "at 350". Numbers go through ``knowledge.search.numbers.digits``, the reading typed
+    questions get, so a number is understood the same however it was asked; the rest of
+    the words are left as they are. ``normalize`` turns the result back into the same
+    spoken words."""
+    text = digits(spoken)
+    text = _DEGREES.sub(_degrees, text)
+    return _INCHES.sub(r"\1 in", text)
+
+
+def _degrees(match: re.Match) -> str:
+    scale = (match[2] or "f").lower()
+    return f"{match[1]}°{'F' if scale in ('f', 'fahrenheit') else 'C'}"

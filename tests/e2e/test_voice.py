@@ -1,7 +1,7 @@
 """Voice on the chat screen in a real browser against the real stack: Chromium's fake
 microphone plays an espeak-ng recording of the question, the page streams it to the
-voice websocket (pocketsphinx hears it), the answer shows with its citations and is
-played back through the page's AudioContext.
+voice websocket (the default recogniser, whisper, hears it), the answer shows with its
+citations and is played back through the page's AudioContext.
 
 The fake microphone starts its file when the page opens the microphone and plays it
 once, so each spoken question gets a Chromium of its own. Screenshots go to
@@ -31,8 +31,8 @@ pytestmark = [
 ]
 
 ANSWERED = 30_000  # ms
-# pocketsphinx hears espeak-ng's "how long do fries cook" as "how long do fry is so it";
-# this wording of the same question it hears word for word.
+# A wording of "how long do fries cook" that espeak-ng's klatt voice says clearly enough
+# for a recogniser to hear its key words.
 SPOKEN = "how long do french fries go in the fryer"
 # The browser's noise suppression and gain control vary a little from run to run, and
 # so does a word or two of the transcript.

@@ -1,9 +1,9 @@
 """The cross-modal tests: text and voice in one conversation, and the same question
 typed and spoken, on the demo deployment (in-process).
 
-Where pocketsphinx mishears a spoken question the typed and spoken answers differ and a
-follow-up loses its context; these tests check that each such failure is reported with
-its transcript and reason, and that on questions heard right the same checks pass.
+Where the recogniser mishears a spoken question the typed and spoken answers differ and
+a follow-up loses its context; these tests check that each such failure is reported
+with its transcript and reason, and that on questions heard right the same checks pass.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def test_the_cross_modal_tests_pass_on_questions_the_recogniser_hears_right(hear
         assert outcome.score == 100, f"{id}: {outcome.summary}"
         assert not outcome.recommendation
     (row,) = outcomes["cross.spoken_then_typed"].details["cases"]
-    assert row["spoken"][0]["errors"] == 0 and "12 oz" in row["found"]
+    assert row["spoken"][0]["errors"] == 0 and "3 min 30 s" in row["found"]
 
 
 def test_voice_overhead_is_what_is_left_after_the_engines_and_the_text_answer():

@@ -1,6 +1,6 @@
-"""What the voice and cross-modal tests share: golden questions this machine's offline
-recogniser hears word for word, a sample of the demo's golden cases, and a speech
-vocabulary built from the demo manuals in a folder of its own."""
+"""What the voice and cross-modal tests share: golden questions the default offline
+recogniser hears word for word, a sample of the demo's golden cases, and what the
+recogniser learns of the demo manuals, built in a folder of its own."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from collections import defaultdict
 from contextlib import contextmanager
 
 from validation.suite.context import Case, Context
-from voice import stt, tts
-from voice.stt import vocabulary
+from voice import services, stt, tts
 
-SHAKES = "hb-eq-103-soft-serve-freezer.pdf"
+FRYER = "hb-eq-101-fryer.pdf"
+ONION_RINGS = "how long do onion rings cook"
 
-# Found by speaking the chat benchmark's questions with validation.speech.speak: these
-# come back from pocketsphinx (with the demo vocabulary) without a word wrong.
+# Found by speaking the chat benchmark's and the demo's golden questions with
+# validation.speech.speak: these come back from whisper base (prompted with the demo
+# manuals' key terms) without a word wrong.
 HEARD_RIGHT = [
-    Case(9001, "how many ounces is a medium shake", [], True, ["16 oz"], SHAKES, [3], "fact"),
+    Case(9001, ONION_RINGS, [], True, ["2 min 30 s"], FRYER, [3], "fact"),
     Case(
         9002,
         "how often do we change the sanitizer bucket",
@@ -29,24 +30,15 @@ HEARD_RIGHT = [
     ),
     Case(
         9003,
-        "how do i set up the three compartment sink",
+        "how do i pour new mix into a soft serve hopper",
         [],
         True,
-        ["110°F or above", "75°F or above", "200 to 400 ppm"],
-        "hb-eq-105-dish-machine.pdf",
-        [3],
+        ["sanitize the bag spout", "Stop at the FILL mark"],
+        "hb-eq-103-soft-serve-freezer.pdf",
+        [2],
         "procedure",
     ),
-    Case(
-        9004,
-        "and the small shake?",
-        ["how many ounces is a medium shake"],
-        True,
-        ["12 oz"],
-        SHAKES,
-        [3],
-        "follow-up",
-    ),
+    Case(9004, "and fish?", [ONION_RINGS], True, ["3 min 30 s"], FRYER, [3], "follow-up"),
 ]
 
 
@@ -64,13 +56,13 @@ def sample(context: Context, per_kind: int = 2) -> Context:
 
 @contextmanager
 def demo_vocabulary(settings, tmp_path_factory):
-    """The speech vocabulary built from the knowledge base now (the demo manuals) in a
-    var dir of this session's own: a vocabulary another test built from another
+    """What the recogniser learns of the knowledge base now (the demo manuals), built in
+    a var dir of this session's own: key terms another test picked from another
     knowledge base in the shared var dir must not change what is heard."""
     settings.VAR_DIR = tmp_path_factory.getbasetemp() / "validation-voice-var"
     stt.reset()
     tts.reset()
-    vocabulary.ensure()
+    services.rebuild_vocabulary()
     try:
         yield
     finally:

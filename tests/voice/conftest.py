@@ -2,7 +2,7 @@ import pytest
 
 from knowledge.demo import loader
 from voice import stt, tts
-from voice.stt import vocabulary
+from voice.stt import prompt
 
 FRYER = loader.MANUALS / "hb-eq-101-fryer.pdf"
 
@@ -14,11 +14,12 @@ def _var_dir(tmp_path_factory):
 
 @pytest.fixture
 def fryer(settings, _var_dir):
-    """The fryer manual ingested, and the speech vocabulary built from it (once: every
-    test has the same manual, so the same vocabulary)."""
+    """The fryer manual ingested, and the recogniser's key terms picked from it (once:
+    every test has the same manual, so the same terms)."""
     settings.VAR_DIR = _var_dir
     document = loader.load([FRYER])[0].document
-    vocabulary.ensure()
+    if not prompt.path().exists():
+        prompt.build()
     stt.reset()
     tts.reset()
     yield document

@@ -1,5 +1,5 @@
 """The voice websocket through the real ASGI app, with real speech (espeak-ng), the real
-offline recogniser adapted to the manuals, and real speech synthesis."""
+offline recogniser prompted with the manuals' key terms, and real speech synthesis."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ async def test_it_says_which_engines_it_uses_when_ready(alice, fryer):
     assert ready == {
         "type": "ready",
         "conversation": conversation.pk,
-        "stt": "pocketsphinx",
+        "stt": "whisper",
         "tts": "espeak",
         "sample_rate": 16000,
         "max_seconds": settings.VOICE_MAX_UTTERANCE_SECONDS,

@@ -10,7 +10,7 @@ from array import array
 import pytest
 
 from voice import audio
-from voice.listening import FRAME_MS, PRE_ROLL_MS, Endpointer, Listener
+from voice.listening import FRAME_MS, PRE_ROLL_MS, TAIL_MS, TENTATIVE_MS, Endpointer, Listener
 from voice.stt import Engine, Stream, Transcript
 
 from .speech_samples import frames, question, spoken, voiced_ms
@@ -22,10 +22,14 @@ class CountingStream(Stream):
     def __init__(self):
         self.received = b""
         self.cancelled = False
+        self.ends: list[int] = []  # the tentative ends it was told, in bytes
 
     def accept(self, pcm: bytes):
         self.received += pcm
         return f"{len(self.received) // audio.BYTES_PER_MS} ms"
+
+    def tentative_end(self, length: int) -> None:
+        self.ends.append(length)
 
     def finish(self) -> Transcript:
         return Transcript("heard", "counting")
@@ -166,3 +170,16 @@ def test_a_recording_that_starts_with_speech_keeps_its_first_words():
     ended = [r.utterance for r in results if r.utterance]
     assert len(ended) == 1
     assert ended[0].start_ms <= 3 * FRAME_MS  # not after "and"
+
+
+def test_the_recogniser_hears_of_the_end_before_it_is_decided_with_the_quiet_trimmed():
+    speech = spoken("how long do fries cook")
+    _, engine, results = listen(audio.silence(500) + speech + audio.silence(800), chunk_ms=30)
+    told = next(i for i, r in enumerate(results) if r.tentative)
+    ended = next(i for i, r in enumerate(results) if r.utterance)
+    # Told after TENTATIVE_MS of quiet, the end decided at the 300 ms of quiet.
+    assert (ended - told) * 30 == pytest.approx(300 - TENTATIVE_MS, abs=30)
+    utterance, stream = results[ended].utterance, engine.streams[0]
+    question_ms = utterance.end_ms - utterance.start_ms + TAIL_MS
+    assert stream.ends == [int(question_ms * audio.BYTES_PER_MS)] * 2  # again at the end: same
+    assert len(stream.received) > stream.ends[0]  # the rest of the quiet is not decoded

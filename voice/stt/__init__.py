@@ -3,13 +3,15 @@
 Audio everywhere in the voice app is 16 kHz mono signed 16-bit little-endian PCM.
 An engine hands out one :class:`Stream` per utterance: ``accept`` takes audio as it
 arrives (a streaming engine decodes as it goes and may return a new partial
-transcript), ``finish`` returns the final :class:`Transcript`. Streams are used from
-one thread at a time; callers run them off the event loop.
+transcript), ``tentative_end`` says the speaker may have stopped (an engine that hears
+whole utterances starts on them then), ``finish`` returns the final :class:`Transcript`.
+Streams are used from one thread at a time; callers run them off the event loop.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ class Transcript:
     text: str  # as spoken, normalised to plain words ("", when nothing was understood)
     engine: str
     confidence: float | None = None  # 0..1 when the engine reports one
+    decode_ms: float | None = None  # the engine's own time on the audio, when it reports it
 
 
 class Stream:
@@ -38,6 +41,12 @@ class Stream:
     def accept(self, pcm: bytes) -> str | None:
         """Feed audio; returns the new partial transcript when it changed, else None."""
         raise NotImplementedError
+
+    def tentative_end(self, length: int) -> None:
+        """The speaker may have stopped: the first ``length`` bytes accepted hold the
+        question (trailing quiet trimmed). An engine that decodes whole utterances may
+        start on them now. A later call replaces it (speech came back); ``finish`` then
+        transcribes up to the last one, or everything accepted when there was none."""
 
     def finish(self) -> Transcript:
         raise NotImplementedError
@@ -81,16 +90,19 @@ class BufferedStream(Stream):
 NAMES = ("pocketsphinx", "whisper", "openai")
 _cache: dict[tuple, Engine] = {}
 _lock = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
 def configured_name() -> str:
-    """The engine VOICE_STT asks for, with "auto" resolved."""
+    """The engine VOICE_STT asks for, with "auto" resolved: the cloud when it has a key,
+    else whisper when faster-whisper is installed (requirements.txt installs it with its
+    model), else pocketsphinx."""
     choice = settings.VOICE_STT
     if choice != "auto":
         return choice
     if settings.VOICE_OPENAI_API_KEY:
         return "openai"
-    if settings.VOICE_WHISPER_MODEL:
+    if importlib.util.find_spec("faster_whisper"):
         return "whisper"
     return "pocketsphinx"
 
@@ -107,6 +119,7 @@ def engine() -> Engine:
         settings.VOICE_OPENAI_BASE_URL,
         settings.VOICE_STT_MODEL,
         settings.VOICE_WHISPER_MODEL,
+        settings.VOICE_WHISPER_THREADS,
         settings.VOICE_TIMEOUT_SECONDS,
     )
     with _lock:
@@ -131,9 +144,29 @@ def _make(name: str) -> Engine:
 
 
 def reset() -> None:
-    """Forget the shared engine (tests, changed settings); the next call makes a new one."""
+    """Forget the shared engine (tests, changed settings); the next call makes a new one.
+
+    A loaded whisper model stays: the process keeps one, and it is reused while the
+    settings still ask for it."""
     with _lock:
         _cache.clear()
+
+
+def preload() -> None:
+    """Make the configured engine now, on a thread of its own: a server process calls
+    this when it starts, so that loading the recogniser (a second or two for whisper)
+    does not hold up the first spoken question. A failure is logged here and reported
+    again to whoever then asks for the engine."""
+
+    def load():
+        try:
+            engine()
+        except SpeechUnavailable as exc:
+            logger.warning("speech-to-text is unavailable: %s", exc)
+        except Exception:
+            logger.exception("loading the speech-to-text engine failed")
+
+    threading.Thread(target=load, name="stt-preload", daemon=True).start()
 
 
 def available() -> list[str]:
@@ -141,12 +174,18 @@ def available() -> list[str]:
     names = []
     if importlib.util.find_spec("pocketsphinx"):
         names.append("pocketsphinx")
-    if (
-        settings.VOICE_WHISPER_MODEL
-        and importlib.util.find_spec("faster_whisper")
-        and Path(settings.VOICE_WHISPER_MODEL).is_dir()
+    if importlib.util.find_spec("faster_whisper") and (
+        Path(settings.VOICE_WHISPER_MODEL).is_dir()
+        if settings.VOICE_WHISPER_MODEL
+        else _bundled_whisper()
     ):
         names.append("whisper")
     if settings.VOICE_OPENAI_API_KEY:
         names.append("openai")
     return names
+
+
+def _bundled_whisper() -> bool:
+    from voice.stt import weights
+
+    return weights.installed()

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from voice import audio
 from voice.stt import BufferedStream, Engine, SpeechFailed, SpeechUnavailable, Stream, Transcript
-from voice.stt.vocabulary import prompt as key_terms_prompt
+from voice.stt import prompt as key_terms
 from voice.text import normalize
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class OpenAIEngine(Engine):
         if len(pcm) < 3200:  # under 0.1 s: nothing to send
             return Transcript(text="", engine=self.name)
         data = {"model": self.model, "response_format": "json"}
-        if prompt := key_terms_prompt():
+        if prompt := key_terms.text():
             data["prompt"] = prompt
         files = {"file": ("speech.wav", audio.wav_bytes(pcm), "audio/wav")}
         headers = {"Authorization": f"Bearer {self._key}"}

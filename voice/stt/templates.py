@@ -374,11 +374,6 @@ def base_words() -> list[str]:
 
 
 @cache
-def common_words() -> frozenset[str]:
-    """Words too general to be a store's key term."""
-    return frozenset(FUNCTION_WORDS | set(base_words()))
-
-
 def _lines(block: str) -> list[str]:
     return [line for line in block.strip().splitlines() if line.strip()]
 

@@ -8,6 +8,8 @@ pronunciation from espeak-ng (or letter rules). The model lives under
 ``VAR_DIR/voice/lm/<version>/`` and ``current.json`` names the live one; a build writes
 a new folder and then replaces ``current.json`` atomically, so a running engine picks
 the new model up on its next stream.
+
+Only pocketsphinx needs this; whisper's key-terms prompt is ``voice.stt.prompt``.
 """
 
 from __future__ import annotations
@@ -65,10 +67,6 @@ class Model:
     def dictionary(self) -> Path:
         return self.path / "words.dict"
 
-    def terms(self) -> list[str]:
-        """The store's key terms (equipment, products), most frequent first."""
-        return json.loads((self.path / "terms.json").read_text())
-
 
 def root() -> Path:
     return Path(settings.VAR_DIR) / "voice" / "lm"
@@ -91,23 +89,10 @@ def ensure() -> Model:
     return current() or build()
 
 
-def prompt(limit: int = 40) -> str:
-    """The store's key terms as a transcription prompt ("" when there is no model and
-    none can be built here)."""
-    try:
-        model = ensure()
-    except Exception:
-        logger.warning("no speech vocabulary for the prompt", exc_info=True)
-        return ""
-    terms = model.terms()[:limit]
-    return ("Restaurant kitchen terms: " + ", ".join(terms) + ".") if terms else ""
-
-
 def build() -> Model:
     """Build the vocabulary from the knowledge base as it is now and make it live."""
     started = time.monotonic()
     sentences, phrases, instructions, conditions = corpus()
-    terms = key_terms(phrases)
     sentences += templates.ask(instructions, "instruction", PER_CLAUSE)
     sentences += templates.ask(conditions, "condition", PER_CLAUSE)
     for phrase, n in list(phrases.items()):
@@ -133,8 +118,8 @@ def build() -> Model:
         for word in sorted(lexicon)
         for i, phones in enumerate(lexicon[word])
     )
-    digest = hashlib.sha256(f"{RULES}\n{arpa}\n{dictionary}\n{terms}".encode()).hexdigest()[:16]
-    model = _publish(digest, arpa, dictionary, terms, len(lexicon), len(sentences))
+    digest = hashlib.sha256(f"{RULES}\n{arpa}\n{dictionary}".encode()).hexdigest()[:16]
+    model = _publish(digest, arpa, dictionary, len(lexicon), len(sentences))
     logger.info(
         "speech vocabulary %s: %d words, %d sentences, %.0f ms",
         digest,
@@ -145,9 +130,7 @@ def build() -> Model:
     return model
 
 
-def _publish(
-    version: str, arpa: str, dictionary: str, terms: list[str], words: int, sentences: int
-) -> Model:
+def _publish(version: str, arpa: str, dictionary: str, words: int, sentences: int) -> Model:
     base = root()
     base.mkdir(parents=True, exist_ok=True)
     target = base / version
@@ -155,7 +138,6 @@ def _publish(
         scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=base))
         (scratch / "lm.arpa").write_text(arpa)
         (scratch / "words.dict").write_text(dictionary)
-        (scratch / "terms.json").write_text(json.dumps(terms))
         _validate(scratch)
         try:
             scratch.rename(target)
@@ -324,25 +306,6 @@ def _other_number(phrase: str) -> str:
     else:
         other = last + "s"
     return " ".join([*head, other]) if other in cmudict() else ""
-
-
-def key_terms(phrases: Counter, limit: int = 60) -> list[str]:
-    """The store's distinctive names ("walk in cooler", "evaporator fans"), most used
-    first, for a cloud or whisper prompt."""
-    common = templates.common_words()
-    scored = Counter()
-    for phrase, n in phrases.items():
-        words = phrase.split()
-        rare = sum(1 for w in words if w not in common and len(w) > 3)
-        if rare and not words[0].isdigit():
-            scored[phrase] = n * (1 + rare)
-    terms: list[str] = []
-    for phrase, _ in scored.most_common():
-        if not any(phrase in t for t in terms):
-            terms.append(phrase)
-        if len(terms) == limit:
-            break
-    return terms
 
 
 @cache

@@ -3,29 +3,28 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from voice.stt import vocabulary
+from voice import services
 
 
 class Command(BaseCommand):
-    help = "Build the speech vocabulary (language model and dictionary) from the knowledge base."
+    help = (
+        "Teach the speech recogniser the knowledge base: the key-terms prompt (whisper) and "
+        "pocketsphinx's language model and dictionary."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args, **options):
         started = time.monotonic()
-        model = vocabulary.build()
-        result = {
-            "version": model.version,
-            "words": model.words,
-            "sentences": model.sentences,
-            "ms": round((time.monotonic() - started) * 1000),
-            "path": str(model.path),
-        }
+        result = services.rebuild_vocabulary(pocketsphinx=True)
+        result["ms"] = round((time.monotonic() - started) * 1000)
         if options["json"]:
             self.stdout.write(json.dumps(result))
-        else:
-            self.stdout.write(
-                f"Speech vocabulary {result['version']}: {result['words']} words, "
-                f"{result['sentences']} sentences, {result['ms']} ms ({result['path']})"
-            )
+            return
+        self.stdout.write(f"Key terms: {result['prompt'] or '(none)'}")
+        model = result["pocketsphinx"]
+        self.stdout.write(
+            f"pocketsphinx vocabulary {model['version']}: {model['words']} words, "
+            f"{model['sentences']} sentences ({model['path']}); {result['ms']} ms"
+        )
