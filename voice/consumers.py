@@ -14,7 +14,8 @@ from django.conf import settings
 
 from chat import services as chat
 from chat.consumers import CLOSE_NOT_FOUND, MAX_FRAME_BYTES
-from lineled.consumers import CLOSE_UNAUTHENTICATED, role_of_user
+from lineled import admission
+from lineled.consumers import CLOSE_UNAUTHENTICATED, current_role, role_of_user
 from lineled.errors import NotFound
 from voice import audio, services, stt, tts
 from voice.models import VoiceTurn
@@ -54,7 +55,9 @@ class VoiceConsumer(AsyncWebsocketConsumer):
     Errors are ``{"type": "error", "code", "message"}`` and leave the socket open:
     ``invalid_json``, ``unknown_type``, ``invalid``, ``bad_audio``, ``too_long``,
     ``no_speech``, ``not_understood``, ``busy``, ``stt_failed``, ``tts_failed``,
-    ``unavailable``.
+    ``unavailable``, ``try_again`` (with ``retry_after``: refused at once by
+    ``lineled.admission``, as on the chat socket) and ``signed_out`` (then close 4401: the
+    user was deactivated or lost the role).
 
     While an answer is being spoken, audio from the client is dropped (the assistant's
     own voice must never become a question); the client is expected not to send it.
@@ -294,17 +297,43 @@ class VoiceConsumer(AsyncWebsocketConsumer):
         return self.answering is not None and not self.answering.done()
 
     async def begin_answer(self, heard, speech_end: float) -> None:
+        """Answer what was heard, once the user may still ask and the limits of
+        ``lineled.admission`` (the chat socket's) let another answer start."""
         self.last_heard = time.monotonic()
+        user = self.scope["user"]
+        if await current_role(user) is None:
+            heard.stream.cancel()
+            await self.refuse(
+                "you are signed out, or your role no longer includes chat", "signed_out"
+            )
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        try:
+            ticket = await admission.aadmit_answer(user)
+        except admission.Busy as exc:
+            heard.stream.cancel()
+            await self.send_json(
+                {
+                    "type": "error",
+                    "code": "try_again",
+                    "message": exc.message,
+                    "retry_after": exc.retry_after,
+                }
+            )
+            if self.hands_free:
+                await self.arm()
+            return
         self.mute = services.Mute()
         events = services.answer(
             self.conversation,
-            self.scope["user"],
+            user,
             heard.utterance,
             heard.stream,
             speech_end=speech_end,
             mode=self.mode,
             voice=self.voice,
             mute=self.mute,
+            ticket=ticket,
         )
         self.answering = asyncio.create_task(self.relay(events, self.mute))
 

@@ -105,9 +105,11 @@ async def answer(
     voice: tts.Engine | None,
     mute: Mute | None = None,
     keep: list | None = None,
+    ticket=None,
 ) -> AsyncIterator[tuple[dict, bytes | None]]:
     """Transcribe ``utterance`` (its ``stream`` has been fed), answer, speak. See module
-    doc. The ``VoiceTurn`` is appended to ``keep`` when given."""
+    doc. The ``VoiceTurn`` is appended to ``keep`` when given. ``ticket`` (the socket's
+    ``lineled.admission`` admission) goes with the question to chat, which releases it."""
     clock = _Clock(speech_end)
     mute = mute or Mute()
     turn = VoiceTurn(
@@ -123,7 +125,9 @@ async def answer(
         keep.append(turn)
     finished = False
     try:
-        async for item in _answer(conversation, user, utterance, stream, turn, clock, voice, mute):
+        async for item in _answer(
+            conversation, user, utterance, stream, turn, clock, voice, mute, ticket
+        ):
             yield item
         finished = True
     finally:
@@ -134,7 +138,7 @@ async def answer(
                 await asyncio.shield(sync_to_async(turn.save)())
 
 
-async def _answer(conversation, user, utterance, stream, turn, clock, voice, mute):
+async def _answer(conversation, user, utterance, stream, turn, clock, voice, mute, ticket):
     if audio.looks_like_noise(utterance.pcm):
         stream.cancel()
         await _close(turn, VoiceTurn.Status.FAILED, error="not speech: noise-like audio")
@@ -173,7 +177,9 @@ async def _answer(conversation, user, utterance, stream, turn, clock, voice, mut
         None,
     )
     try:
-        events = chat.run_turn(conversation, user, turn.transcript, modality="voice", style="text")
+        events = chat.run_turn(
+            conversation, user, turn.transcript, modality="voice", style="text", ticket=ticket
+        )
         start = await anext(events)
     except DomainError as exc:  # the question could not be taken (too long, gone)
         await _close(turn, VoiceTurn.Status.FAILED, error=exc.message)

@@ -353,3 +353,37 @@ async def test_a_declined_spoken_question_says_what_was_heard(alice, fryer):
     assert done["declined"], heard
     first = next(f for f in seen if isinstance(f, dict) and f["type"] == "audio")
     assert first["text"].startswith(f"I heard: {heard}. The manuals don't cover that")
+
+
+async def test_spoken_asks_share_the_chat_limits_and_end_with_the_users_access(
+    alice, fryer, settings
+):
+    """The voice socket admits answers as the chat socket does (one rate for both), and
+    a user deactivated meanwhile is told and the socket closed, not answered."""
+    settings.RATE_ASK = "1/m"
+    conversation = await new_conversation(alice)
+    ws, _ = await connect(alice, conversation.pk)
+    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
+    await receive(ws)
+    await say(ws, "how long do french fries go in the fryer")
+    await ws.send_json_to({"type": "end"})
+    assert "done" in types(await until(ws, "audio_end"))
+
+    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
+    await receive(ws)
+    await say(ws, "and onion rings")
+    await ws.send_json_to({"type": "end"})
+    refused = (await until(ws, "error"))[-1]
+    assert refused["code"] == "try_again" and 1 <= refused["retry_after"] <= 60
+    assert await Message.objects.acount() == 2  # only the first question was taken
+
+    settings.RATE_ASK = None
+    alice.is_active = False
+    await alice.asave(update_fields=["is_active"])
+    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
+    await receive(ws)
+    await say(ws, "and onion rings")
+    await ws.send_json_to({"type": "end"})
+    ended = await until(ws, "closed")
+    assert [f.get("code") for f in ended if isinstance(f, dict)][-2:] == ["signed_out", 4401]
+    assert await Message.objects.acount() == 2
