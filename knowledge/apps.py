@@ -7,10 +7,20 @@ class KnowledgeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from celery.signals import worker_process_init
+
         from knowledge.signals import knowledge_changed
 
         post_migrate.connect(_ensure_search_index, sender=self)
         knowledge_changed.connect(_forget_vectors, dispatch_uid="knowledge.forget_vectors")
+        # A worker process searches too (monitoring probes, validation runs).
+        worker_process_init.connect(_worker_started, dispatch_uid="knowledge.preload", weak=False)
+
+
+def _worker_started(**kwargs):
+    from knowledge import vectors
+
+    vectors.preload()
 
 
 def _forget_vectors(**kwargs):

@@ -47,7 +47,8 @@ class Baseline:
 
 
 @cache
-def _questions() -> np.ndarray:
+def questions() -> np.ndarray:
+    """The background questions' embeddings (computed once per process)."""
     lines = [line.strip() for line in QUESTIONS.read_text().splitlines()]
     return vectors.embed([q for q in lines if q and not q.startswith("#")], query=True)
 
@@ -63,9 +64,9 @@ def baseline() -> Baseline | None:
     if measured is not None and measured[0] == index.version:
         return measured[1]
     with _lock:
-        questions = _questions()
-        best_units = (index.units @ questions.T).max(axis=0)
-        best_chunks = np.array([vectors.nearest(q, 1)[0][1] for q in questions])
+        asked = questions()
+        best_units = (index.units @ asked.T).max(axis=0)
+        best_chunks = np.array([vectors.nearest(q, 1)[0][1] for q in asked])
         found = Baseline(
             float(best_units.mean()),
             max(float(best_units.std()), MIN_SPREAD),

@@ -69,6 +69,25 @@ def _load():
     return _model
 
 
+def preload() -> None:
+    """Load the model and embed the background questions on a thread of its own, so
+    the first question a process searches does not wait for them (over a second on
+    this machine, which showed as a slow first search in monitoring after every start).
+    Touches no database: safe at any import time. A failure is only logged; search
+    reports it again when it needs the model."""
+
+    def load():
+        try:
+            from knowledge import background
+
+            _load()
+            background.questions()
+        except Exception:
+            logger.warning("preloading the embedding model failed", exc_info=True)
+
+    threading.Thread(target=load, name="embed-preload", daemon=True).start()
+
+
 def embed(texts: list[str], *, query: bool = False) -> np.ndarray:
     """Unit-length float32 vectors of ``texts``, shape (len(texts), DIM); from the cache
     file where it has them."""

@@ -16,8 +16,11 @@ django_asgi_app = get_asgi_application()  # before importing consumers: it sets 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from knowledge import vectors  # noqa: E402
 from lineled.edge import BodyLimit, SameOriginValidator  # noqa: E402
 from lineled.routing import websocket_urlpatterns  # noqa: E402
+
+vectors.preload()  # the first question searches at once, like the recogniser (voice.stt)
 
 application = ProtocolTypeRouter(
     {
