@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,8 +160,10 @@ def preload() -> None:
     again to whoever then asks for the engine."""
 
     def load():
+        started = time.monotonic()
         try:
-            engine()
+            name = engine().name
+            logger.info("speech-to-text: %s ready in %.1f s", name, time.monotonic() - started)
         except SpeechUnavailable as exc:
             logger.warning("speech-to-text is unavailable: %s", exc)
         except Exception:
