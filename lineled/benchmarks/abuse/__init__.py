@@ -18,6 +18,7 @@ nothing more behind than there was before it. Attacks by volume are also judged 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -90,6 +91,8 @@ def run(options: dict, log=None) -> dict:
             "worker": deployment.worker,
             "started_s": round(started_s, 1),
         },
+        # The figures depend on the machine, and on what else it was doing.
+        "machine": {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]},
         "targets": {
             "healthz_p95_ms": HEALTH_P95_MS,
             "other_answer_s": OTHER_ANSWER_S,
