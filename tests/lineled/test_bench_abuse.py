@@ -32,7 +32,7 @@ def test_it_attacks_a_deployment_of_its_own_and_judges_each_attack():
     for row in rows.values():
         assert set(row) >= ROW, row
         assert row["safe"], row["failed"]
-        assert row["healthz"]["probes"] >= 10 and row["healthz"]["failed"] == 0
+        assert row["healthz"]["probes"] > 0 and row["healthz"]["failed"] == 0
         assert row["left"] == {
             "answers_unfinished": 0,
             "documents_processing": 0,
