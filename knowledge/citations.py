@@ -17,6 +17,7 @@ import mimetypes
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,11 @@ MARKER = (255, 222, 60)  # marker yellow, multiplied into the paper like real in
 MARKER_STRENGTH = 0.85  # how much of the marker colour shows (1 = fully opaque ink)
 EDGE = (242, 164, 19)  # --amber in static/css/app.css
 EDGE_ALPHA = 200
+# One highlight is drawn at a time in a process. A drawing is some 50 ms of CPU, much of
+# it holding the GIL: sixteen drawn at once, in sixteen request threads, kept the event
+# loop from it, so /healthz took a second and another user's answer two (bench abuse,
+# citation-images). A request queued here waits without holding the GIL.
+_drawing = threading.Lock()
 INSIDE = [255 if v == 128 else 0 for v in range(256)]  # mask values to composite masks
 OUTLINE = [EDGE_ALPHA if v == 255 else 0 for v in range(256)]
 
@@ -240,7 +246,9 @@ class PageImage:
     def render(self) -> bytes:
         width = THUMB_WIDTH if self.thumbnail else None
         with self.page.image.storage.open(self.stored[0], "rb") as handle:
-            return highlight(handle.read(), self.boxes, width=width)
+            data = handle.read()
+        with _drawing:
+            return highlight(data, self.boxes, width=width)
 
 
 def get_page_image(

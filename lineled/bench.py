@@ -88,6 +88,13 @@ BENCHMARKS = {
             "monitoring.benchmarks.monitoring:run",
             "monitoring.benchmarks.monitoring:add_arguments",
         ),
+        Benchmark(
+            "abuse",
+            "issue 16's attacks (floods, bombs, bad input, a killed worker...) on a private "
+            "deployment on loopback: what came back, /healthz meanwhile, what was left, safe",
+            "lineled.benchmarks.abuse:run",
+            "lineled.benchmarks.abuse:add_arguments",
+        ),
     ]
 }
 

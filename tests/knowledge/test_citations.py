@@ -312,6 +312,37 @@ def test_concurrent_requests_do_not_corrupt_the_cache(fryer):
     assert [p.name for p in target.cache_path.parent.iterdir()] == [target.cache_path.name]
 
 
+def test_highlights_are_drawn_one_at_a_time_in_a_process(fryer, monkeypatch):
+    """A burst of citation requests queues for the drawing instead of starving the
+    server's event loop (bench abuse: 16 at once held /healthz up for a second)."""
+    drawing, most, draw = 0, 0, citations.highlight
+
+    def counted(*args, **kwargs):
+        nonlocal drawing, most
+        drawing += 1
+        most = max(most, drawing)
+        time.sleep(0.02)  # long enough for the others to arrive
+        try:
+            return draw(*args, **kwargs)
+        finally:
+            drawing -= 1
+
+    monkeypatch.setattr(citations, "highlight", counted)
+    images = [
+        citations.get_page_image(fryer.pk, 1, c.pk) for c in fryer.chunks.filter(first_page=1)
+    ]
+    start = threading.Barrier(len(images))
+
+    def render(image):
+        start.wait()
+        return image.render()
+
+    with ThreadPoolExecutor(len(images)) as pool:
+        drawn = list(pool.map(render, images))
+    assert len(images) >= 3 and len(set(drawn)) == len(images)
+    assert most == 1
+
+
 def test_atomic_writes_leave_one_whole_file(tmp_path):
     path = tmp_path / "c" / "x.png"
     payloads = [bytes([i]) * 200_000 for i in range(8)]

@@ -1,11 +1,9 @@
 """Ingestion is bounded: a small file that would cost a worker gigabytes or minutes is
-refused with the reason, or stopped and failed, leaving no files behind. The bombs are
-made here, small, against limits lowered for the test."""
+refused with the reason, or stopped and failed, leaving no files behind. The bombs are those
+``bench abuse`` uploads (knowledge.benchmarks.bombs), made small here, against limits
+lowered for the test."""
 
-import io
-import struct
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,15 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from knowledge import services
+from knowledge.benchmarks.bombs import big_page_pdf, paragraphs, understated, word_document
 from knowledge.ingest.detect import Rejected
 from knowledge.models import Document, Page
-from tests.knowledge.samples import (
-    big_page_pdf,
-    paragraphs,
-    signed_in,
-    text_pdf,
-    word_document,
-)
+from tests.knowledge.samples import signed_in, text_pdf
 
 pytestmark = pytest.mark.django_db
 DOCUMENTS = "/api/knowledge/documents"
@@ -100,16 +93,6 @@ def test_a_word_document_unpacking_past_the_limit_is_refused_from_its_zip_direct
     settings.INGEST_MAX_ZIP_PARTS = 3
     with pytest.raises(Rejected, match="the Word document holds 4 parts; at most 3 are read"):
         add("fryer.docx", bomb)
-
-
-def understated(data: bytes, member: str) -> bytes:
-    """The zip with ``member``'s unpacked size in the central directory cut to 1 byte."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        offset = archive.getinfo(member).header_offset
-    entry = data.index(b"PK\x01\x02")  # central directory entries: the local header's
-    while struct.unpack_from("<I", data, entry + 42)[0] != offset:  # offset at 42,
-        entry = data.index(b"PK\x01\x02", entry + 4)
-    return data[: entry + 24] + struct.pack("<I", 1) + data[entry + 28 :]  # the size at 24
 
 
 def test_a_word_document_whose_directory_understates_a_part_is_refused_as_damaged():
