@@ -45,7 +45,7 @@ def test_retrieval_ingestion_errors_and_monitoring_pass_on_the_demo_deployment(c
 def test_the_upload_round_trip_leaves_nothing_behind(context):
     outcome = integration.ingestion(context)
     details = outcome.details
-    assert details["steps"] == dict.fromkeys(details["steps"], True)
+    assert details["steps"] == dict.fromkeys(details["steps"], True), details
     assert details["word"] in details["answer"]["text"]
     document_id = details["upload"]["id"]
     assert context.client.document(document_id) is None
