@@ -151,7 +151,10 @@ def _run_one(test: Test, context: Context) -> tuple[Outcome, float]:
 
 def _record(run: Run, order: int, test: Test, measured: tuple[Outcome, float]) -> Result:
     outcome, ms = measured
-    value = max(0.0, min(100.0, float(outcome.score)))
+    # Judged on the score as stored and shown: 79.96 is shown as 80.0, so it passes a
+    # mark of 80 (judging the unrounded value failed a result that the report showed
+    # at the mark).
+    value = round(max(0.0, min(100.0, float(outcome.score))), 1)
     details = dict(outcome.details)
     if outcome.recommendation:
         details["recommendation"] = outcome.recommendation
@@ -161,7 +164,7 @@ def _record(run: Run, order: int, test: Test, measured: tuple[Outcome, float]) -
         category=test.category,
         name=test.name,
         order=order,
-        score=round(value, 1),
+        score=value,
         passed=value >= test.pass_mark,
         blocking=test.blocking,
         summary=outcome.summary[:500],
