@@ -124,11 +124,13 @@ def _play(attack: Attack, store: Store, prober: HealthProber, memory: MemoryWatc
     summary = (attack.play.__doc__ or attack.name).split("\n")[0]
     try:
         outcome = attack.play(store)
-    except TimedOut:
-        outcome = Outcome(summary, {}, [(f"finished within its {attack.cap:g} s cap", False)])
     except Exception as exc:  # a broken attack is a row too; the others still run
+        if isinstance(exc, TimedOut) or time.monotonic() >= store.deadline:
+            check = f"finished within its {attack.cap:g} s cap"  # (asyncio's timeout too)
+        else:
+            check = "ran to its end"
         error = {"error": f"{type(exc).__name__}: {exc}"[:500]}
-        outcome = Outcome(summary, error, [("ran to its end", False)])
+        outcome = Outcome(summary, error, [(check, False)])
     struck = store.struck or began
     time.sleep(max(0.0, struck + MIN_WINDOW_SECONDS - time.monotonic()))
     ended = time.monotonic()
