@@ -79,7 +79,7 @@ def run(options: dict, log=None) -> dict:
                 HealthProber(deployment.port) as prober,
                 MemoryWatch(lambda: _worker_pids(deployment), memory_mb) as memory,
             ):
-                store = Store(deployment, log)
+                store = Store(deployment)
                 rows = [_play(attack, store, prober, memory, log) for attack in attacks]
                 after = _settled(deployment)
         finally:
