@@ -23,6 +23,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 
 from lineled.bench import database_url, stop, wait_for_line
+from lineled.lib.procs import die_with_parent
 from lineled.roles import Role
 
 # What makes a profile or points at the store: a private deployment sets its own. The
@@ -107,6 +108,8 @@ class Deployment:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                # A benchmark killed outright takes its deployment with it.
+                preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + START_SECONDS
         wait_for_line(

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 
+from lineled.lib.procs import die_with_parent
+
 PROBE_INTERVAL = 0.05  # seconds between two /healthz probes
 PROBE_TIMEOUT = 5.0
 MEMORY_INTERVAL = 0.1
@@ -33,7 +35,12 @@ class HealthProber:
         argv = [sys.executable, "-m", "lineled.benchmarks.probe", "127.0.0.1", str(self.port)]
         argv += [str(PROBE_INTERVAL), str(PROBE_TIMEOUT)]
         self.process = subprocess.Popen(
-            argv, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+            argv,
+            cwd=settings.BASE_DIR,
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=die_with_parent,
         )
         threading.Thread(target=self._read, daemon=True).start()
         deadline = time.monotonic() + 15

@@ -36,8 +36,9 @@ class Child:
     due: float | None = None  # when it is to be started again
 
 
-def _die_with_parent() -> None:
-    # Linux: if the supervisor is killed outright, its children get SIGTERM.
+def die_with_parent() -> None:
+    """For ``Popen(preexec_fn=...)``: on Linux, the child gets SIGTERM when the process
+    that started it dies, even killed outright; elsewhere, nothing."""
     with contextlib.suppress(OSError):  # not glibc: do without
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
@@ -85,7 +86,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # signals come from us, in order
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         child.started, child.due = time.monotonic(), None
         pump = (child.name, child.process, self.width, self.out)

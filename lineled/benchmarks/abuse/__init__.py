@@ -11,7 +11,8 @@ processing, page images no page refers to) and whether it was ``safe``, with the
 it was judged by and the parts of it that failed.
 
 The shared parts of every rule: /healthz answered every probe, and the attack left
-nothing more behind than there was before it. Attacks by volume are also judged on
+nothing more behind than there was before it, once what was still finishing (its own
+answers, or the monitor's probes) had GRACE_SECONDS to finish. Attacks by volume are also judged on
 /healthz p95 (under 100 ms), the bombs on the worker's memory (under 1 GB).
 """
 
@@ -37,7 +38,11 @@ WORKER_MB = 1024
 # Each attack's window is at least this long: /healthz is watched for a while even after
 # an attack that is over in milliseconds (its aftermath counts too).
 MIN_WINDOW_SECONDS = 1.0
-SETTLE_SECONDS = 30  # after the last attack, for what is still finishing to finish
+# What is still finishing when an attack ends (an answer of its own, or of the monitor's
+# probes) is given this long before it counts as left behind; after the last attack,
+# SETTLE_SECONDS.
+GRACE_SECONDS = 10
+SETTLE_SECONDS = 30
 
 
 def add_arguments(parser):
@@ -79,9 +84,9 @@ def run(options: dict, log=None) -> dict:
                 HealthProber(deployment.port) as prober,
                 MemoryWatch(lambda: _worker_pids(deployment), memory_mb) as memory,
             ):
-                store = Store(deployment, log)
+                store = Store(deployment)
                 rows = [_play(attack, store, prober, memory, log) for attack in attacks]
-                after = _settled(deployment)
+                after = _settled(deployment, SETTLE_SECONDS)
         finally:
             deployment.stop()
     unsafe = [row["attack"] for row in rows if not row["safe"]]
@@ -137,7 +142,7 @@ def _play(attack: Attack, store: Store, prober: HealthProber, memory: MemoryWatc
     store.deadline = float("inf")
     health = prober.window(struck, ended)
     peak = memory.peak_mb(struck, ended)
-    left = store.deployment.leftovers()
+    left = _settled(store.deployment, GRACE_SECONDS, before)
     checks = [
         *outcome.checks,
         ("/healthz answered every probe", health["probes"] > 0 and health["failed"] == 0),
@@ -151,7 +156,8 @@ def _play(attack: Attack, store: Store, prober: HealthProber, memory: MemoryWatc
         checks.append(
             (f"every worker process under {WORKER_MB} MB", peak is not None and peak < WORKER_MB)
         )
-    checks.append(("nothing more left behind", all(left[k] <= before[k] for k in left)))
+    nothing_more = all(left[k] <= before[k] for k in left)
+    checks.append((f"nothing more left behind ({GRACE_SECONDS} s on)", nothing_more))
     failed = [rule for rule, held in checks if not held]
     verdict = "safe" if not failed else "UNSAFE: " + "; ".join(failed)
     log(f"{attack.name}: {verdict} ({ended - began:.1f} s)")
@@ -171,11 +177,12 @@ def _play(attack: Attack, store: Store, prober: HealthProber, memory: MemoryWatc
     }
 
 
-def _settled(deployment: Deployment) -> dict[str, int]:
-    """What is left once the deployment had SETTLE_SECONDS to finish what it was doing."""
-    deadline = time.monotonic() + SETTLE_SECONDS
+def _settled(deployment: Deployment, seconds: float, was: dict | None = None) -> dict[str, int]:
+    """What is left behind once the deployment has had ``seconds`` to bring it down to
+    what ``was`` left before (nothing, without it)."""
+    deadline = time.monotonic() + seconds
     left = deployment.leftovers()
-    while any(left.values()) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    while any(left[k] > (was or {}).get(k, 0) for k in left) and time.monotonic() < deadline:
+        time.sleep(0.25)
         left = deployment.leftovers()
     return left

@@ -71,9 +71,8 @@ def attack(name: str, *, cap: float, worker=False, load=False, memory=False):
 class Store:
     """The deployment under attack and what attacks set up on it, made once."""
 
-    def __init__(self, deployment: Deployment, log: Callable[[str], None]):
+    def __init__(self, deployment: Deployment):
         self.deployment = deployment
-        self.log = log
         self.accounts: dict[str, Account] = {}
         self.deadline = float("inf")
         self.struck: float | None = None  # when the current attack's hostile part began
@@ -107,6 +106,7 @@ class Store:
 
     def account(self, name: str) -> Account:
         if name not in self.accounts:
+            # Only dana signs in with a password (login-lockout); the rest need none.
             password = f"{name}-correct-horse-7" if name == "dana" else ""
             self.accounts[name] = self.deployment.account(name, ROLES[name], password)
         return self.accounts[name]
