@@ -12,7 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from chat import services
 from lineled import admission
-from lineled.consumers import CLOSE_UNAUTHENTICATED, current_role, role_of_user
+from lineled.consumers import ACCESS_ENDED, CLOSE_UNAUTHENTICATED, current_role, role_of_user
 from lineled.errors import Invalid, NotFound
 from lineled.notify import user_group
 
@@ -141,21 +141,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         user = self.scope["user"]
         if await current_role(user) is None:
-            ended = "you are signed out, or your role no longer includes chat"
-            await self.refuse(ended, "signed_out")
+            await self.refuse(ACCESS_ENDED, "signed_out")
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         try:
             ticket = await admission.aadmit_answer(user)
         except admission.Busy as exc:
-            await self.send_json(
-                {
-                    "type": "error",
-                    "message": exc.message,
-                    "code": "try_again",
-                    "retry_after": exc.retry_after,
-                }
-            )
+            await self.send_json(exc.event())
             return
         events = services.run_turn(self.conversation, user, text, modality=modality, ticket=ticket)
         try:

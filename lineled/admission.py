@@ -54,6 +54,15 @@ class Busy(DomainError):
         super().__init__(message)
         self.retry_after = max(1, math.ceil(retry_after))
 
+    def event(self) -> dict:
+        """The error event a socket (chat, voice) sends for this refusal."""
+        return {
+            "type": "error",
+            "code": "try_again",
+            "message": self.message,
+            "retry_after": self.retry_after,
+        }
+
 
 # --- Rates (django-ninja throttles) ------------------------------------------------------
 

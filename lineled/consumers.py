@@ -6,6 +6,8 @@ from lineled.notify import role_group, user_group
 from lineled.roles import Role, role_of
 
 CLOSE_UNAUTHENTICATED = 4401
+# Sent (code "signed_out") before closing a socket whose user may no longer ask.
+ACCESS_ENDED = "you are signed out, or your role no longer includes chat"
 
 
 class NotificationsConsumer(AsyncJsonWebsocketConsumer):

@@ -15,7 +15,7 @@ from django.conf import settings
 from chat import services as chat
 from chat.consumers import CLOSE_NOT_FOUND, MAX_FRAME_BYTES
 from lineled import admission
-from lineled.consumers import CLOSE_UNAUTHENTICATED, current_role, role_of_user
+from lineled.consumers import ACCESS_ENDED, CLOSE_UNAUTHENTICATED, current_role, role_of_user
 from lineled.errors import NotFound
 from voice import audio, services, stt, tts
 from voice.models import VoiceTurn
@@ -303,23 +303,14 @@ class VoiceConsumer(AsyncWebsocketConsumer):
         user = self.scope["user"]
         if await current_role(user) is None:
             heard.stream.cancel()
-            await self.refuse(
-                "you are signed out, or your role no longer includes chat", "signed_out"
-            )
+            await self.refuse(ACCESS_ENDED, "signed_out")
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         try:
             ticket = await admission.aadmit_answer(user)
         except admission.Busy as exc:
             heard.stream.cancel()
-            await self.send_json(
-                {
-                    "type": "error",
-                    "code": "try_again",
-                    "message": exc.message,
-                    "retry_after": exc.retry_after,
-                }
-            )
+            await self.send_json(exc.event())
             if self.hands_free:
                 await self.arm()
             return
