@@ -249,14 +249,7 @@ def _typeset(run: _Run, blocks: list[Block]):
     for sheet in layout.sheets:
         image, thumb = typeset.pngs(layout.draw(sheet))
         pages.append(
-            Page(
-                number=sheet.number,
-                text=sheet.text,
-                image=_save(run, f"{sheet.number}.png", image),
-                thumbnail=_save(run, f"{sheet.number}-thumb.png", thumb),
-                width=typeset.SHEET_POINTS[0],
-                height=typeset.SHEET_POINTS[1],
-            )
+            _stored_page(run, sheet.number, sheet.text, (image, thumb), typeset.SHEET_POINTS)
         )
         _set_progress(run.document, sheet.number, total)
         run.deadline.check()
@@ -286,17 +279,9 @@ def _parse_pdf(run: _Run, data: bytes):
     for page in parsed:
         scale = limits.render_scale(page.width, page.height, pdf.RENDER_SCALE, run.limits)
         image, thumb = pdf.render(source, page.number - 1, scale)
-        pages.append(
-            Page(
-                number=page.number,
-                text=page.text,
-                image=_save(run, f"{page.number}.png", image),
-                thumbnail=_save(run, f"{page.number}-thumb.png", thumb),
-                width=page.width,
-                height=page.height,
-            )
-        )
-        sizes[page.number] = (page.width, page.height)
+        size = (page.width, page.height)
+        pages.append(_stored_page(run, page.number, page.text, (image, thumb), size))
+        sizes[page.number] = size
         _set_progress(run.document, page.number, total)
         run.deadline.check()
     drafts = chunking.chunk(pdf.blocks(parsed))
@@ -323,6 +308,20 @@ def _parse_image(document: Document, data: bytes):
     if caption:
         drafts = chunking.chunk([Block("para", caption, 1)])
     return [page], drafts
+
+
+def _stored_page(run: _Run, number: int, text: str, pngs: tuple[bytes, bytes], size) -> Page:
+    """A page whose image and thumbnail (PNG bytes) are saved under this run's folder;
+    ``size`` is its (width, height) in points."""
+    image, thumb = pngs
+    return Page(
+        number=number,
+        text=text,
+        image=_save(run, f"{number}.png", image),
+        thumbnail=_save(run, f"{number}-thumb.png", thumb),
+        width=size[0],
+        height=size[1],
+    )
 
 
 def _save(run: _Run, name: str, data: bytes) -> str:

@@ -171,15 +171,8 @@ def oversize_json(store: Store) -> Outcome:
         )
     said = response.json().get("message", "") if response.status_code == 413 else ""
 
-    async def big_frame():
-        async with store.socket(frank, conversation) as ws:
-            await ready(ws)
-            await ws.send(json.dumps({"type": "ask", "text": "fryer " * (MB // 6)}))
-            refused = await receive(ws)
-            await ws.send(json.dumps({"type": "ping"}))
-            return ended_as(refused), (await receive(ws)).get("type")
-
-    frame, after = asyncio.run(asyncio.wait_for(big_frame(), store.left()))
+    frame_text = json.dumps({"type": "ask", "text": "fryer " * (MB // 6)})
+    frame, after = _refused_then_ping(store, frank, conversation, frame_text)
     return Outcome(
         did="POST a 3 MB JSON question to /api/chat/conversations/N/messages; send a 1 MB "
         "ask frame on the chat socket, then a ping",
@@ -193,6 +186,21 @@ def oversize_json(store: Store) -> Outcome:
         ],
         figures={"message": said},
     )
+
+
+def _refused_then_ping(store: Store, user, conversation: int, frame: str) -> tuple:
+    """Send ``frame`` on the user's chat socket, then a ping: how the frame ended (the
+    error code) and what the ping got back ("pong" while the socket stays open)."""
+
+    async def exchange():
+        async with store.socket(user, conversation) as ws:
+            await ready(ws)
+            await ws.send(frame)
+            refused = await receive(ws)
+            await ws.send(json.dumps({"type": "ping"}))
+            return ended_as(refused), (await receive(ws)).get("type")
+
+    return asyncio.run(asyncio.wait_for(exchange(), store.left()))
 
 
 @attack("lone-surrogate", cap=20)
@@ -213,15 +221,8 @@ def lone_surrogate(store: Store) -> Outcome:
             headers={"Content-Type": "application/json"},
         )
 
-    async def on_socket():
-        async with store.socket(frank, conversation) as ws:
-            await ready(ws)
-            await ws.send('{"type": "ask", "text": "fryer \\ud800"}')
-            refused = await receive(ws)
-            await ws.send(json.dumps({"type": "ping"}))
-            return ended_as(refused), (await receive(ws)).get("type")
-
-    socket, after = asyncio.run(asyncio.wait_for(on_socket(), store.left()))
+    ask = '{"type": "ask", "text": "fryer \\ud800"}'
+    socket, after = _refused_then_ping(store, frank, conversation, ask)
     return Outcome(
         did='POST {"text": "... \\ud800"} to /api/chat/conversations/N/messages; the same '
         "question on the chat socket, then a ping",
