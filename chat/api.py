@@ -51,9 +51,13 @@ def _user(request):
     return request.auth
 
 
-def _listed(user, conversation_id: int) -> Conversation:
-    """The conversation as the list shows it (404 if it is not the user's)."""
-    conversation = services.listed_conversations(user).filter(pk=conversation_id).first()
+def _listed(user, conversation_id: int, *, messages: bool = False) -> Conversation:
+    """The conversation as the list shows it (404 if it is not the user's); with
+    ``messages``, those too."""
+    conversations = services.listed_conversations(user)
+    if messages:
+        conversations = services.with_messages(conversations, user)
+    conversation = conversations.filter(pk=conversation_id).first()
     if conversation is None:
         raise NotFound(f"no conversation {conversation_id}")
     return conversation
@@ -88,13 +92,7 @@ def create_conversation(request, body: ConversationIn):
     summary="A conversation with its messages",
 )
 def get_conversation(request, conversation_id: int):
-    user = _user(request)
-    conversation = _listed(user, conversation_id)
-    messages = services.messages_for(user, conversation)
-    return {
-        **ConversationOut.from_orm(conversation).dict(),
-        "messages": [services.message_json(m, user) for m in messages],
-    }
+    return _listed(_user(request), conversation_id, messages=True)
 
 
 @router.patch(
@@ -135,9 +133,8 @@ def ask(request, conversation_id: int, body: AskIn):
     start = services.answer_now(
         conversation, user, body.text, modality=body.modality, ticket=ticket
     )[0]
-    stored = services.messages_for(user, ids=[start["question"], start["message"]])
-    messages = {m.pk: services.message_json(m, user) for m in stored}
-    return {"question": messages[start["question"]], "answer": messages[start["message"]]}
+    question, answer = services.messages_for(user, ids=[start["question"], start["message"]])
+    return {"question": question, "answer": answer}
 
 
 @router.post(
@@ -191,5 +188,4 @@ def _event(event: dict) -> str:
 )
 def give_feedback(request, message_id: int, body: FeedbackIn):
     """Giving it again replaces your earlier rating of the same answer."""
-    feedback = services.give_feedback(_user(request), message_id, body.rating, body.reason)
-    return {"message": feedback.message_id, "rating": feedback.rating, "reason": feedback.reason}
+    return services.give_feedback(_user(request), message_id, body.rating, body.reason)

@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_MARKER = re.compile(r"\s*\[\d{1,3}\]")
+from chat import markers
+
 _DEGREES = re.compile(r"(\d)\s*(?:°|º|˚|\bdegrees?\b|\bdeg\b\.?)\s*([fc])\b", re.IGNORECASE)
 _SECTION_ID = re.compile(r"\b(\d+-\d+\.\d+)\b")
 
@@ -91,7 +92,7 @@ def case_from(entry: dict, number: int = 0) -> Case:
 def normalize(text: str) -> str:
     """Lower case, citation markers out, one way of writing a temperature ("165 °F",
     "165º F", "165 degrees F" -> "165°f"), single spaces."""
-    text = _MARKER.sub("", text)
+    text = markers.plain(text)
     text = _DEGREES.sub(r"\1°\2", text)
     return " ".join(text.lower().replace("℉", "°f").split())
 

@@ -7,7 +7,8 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from chat.models import Feedback, Message
+from chat.models import Citation, Feedback, Message
+from knowledge.citations import image_url, thumbnail_url
 
 # Literals rather than the model's enums: an enum would become an OpenAPI component
 # named plainly "Role" or "Status", which another app's schemas could collide with.
@@ -68,6 +69,23 @@ class CitationOut(Schema):
     image_url: str | None = Field(description="The first page's image, passage highlighted.")
     thumbnail_url: str | None
 
+    @staticmethod
+    def resolve_image_url(citation: Citation) -> str | None:
+        return _first_page(citation, image_url)
+
+    @staticmethod
+    def resolve_thumbnail_url(citation: Citation) -> str | None:
+        return _first_page(citation, thumbnail_url)
+
+
+def _first_page(citation: Citation, url) -> str | None:
+    """``url`` of the citation's first page, passage highlighted; None once the document
+    is deleted."""
+    if not citation.document_id:
+        return None
+    first = citation.pages[0] if citation.pages else 1
+    return url(citation.document_id, first, citation.chunk_id)
+
 
 class TimingsOut(Schema):
     search_ms: float | None
@@ -99,8 +117,34 @@ class MessageOut(Schema):
     timings: TimingsOut
     feedback: MyFeedbackOut | None = Field(description="Your rating of this answer, if any.")
 
+    @staticmethod
+    def resolve_conversation(message: Message) -> int:
+        return message.conversation_id
+
+    @staticmethod
+    def resolve_error(message: Message) -> str:
+        return message.public_error  # the full reason (``error``) is for ops only
+
+    @staticmethod
+    def resolve_reply_to(message: Message) -> int | None:
+        return message.reply_to_id
+
+    @staticmethod
+    def resolve_timings(message: Message) -> Message:
+        return message  # TimingsOut reads its fields off the message
+
+    @staticmethod
+    def resolve_feedback(message: Message) -> Feedback | None:
+        """The rating prefetched by ``services.messages_for``, of the user it was asked
+        for; None for a message read otherwise."""
+        given = getattr(message, "user_feedback", None)
+        if message.role != Message.Role.ASSISTANT or not given:
+            return None
+        return given[0]
+
 
 class ConversationDetailOut(ConversationOut):
+    # Read from ``conversation.messages``: prefetched by ``services.with_messages``.
     messages: list[MessageOut] = Field(description="Oldest first.")
 
 
@@ -123,3 +167,7 @@ class FeedbackOut(Schema):
     message: int
     rating: Rating
     reason: str
+
+    @staticmethod
+    def resolve_message(feedback: Feedback) -> int:
+        return feedback.message_id

@@ -8,8 +8,8 @@ caller reads events (plain dicts, ready to send as JSON) while it wants them:
 
     {"type": "start", "conversation": id, "question": id, "message": id}
     {"type": "token", "text": "..."}                        (many)
-    {"type": "citations", "citations": [citation_json(...), ...]}
-    {"type": "done", "message": id, "declined": bool, "timings": {...}}
+    {"type": "citations", "citations": [...]}               (each a CitationOut's JSON)
+    {"type": "done", "message": id, "declined": bool, "timings": {...}}   (TimingsOut's)
     {"type": "error", "message": "what went wrong", "message_id": id}   (instead of done)
 """
 
@@ -24,20 +24,22 @@ import unicodedata
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Subquery, Value, When
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from chat import assistant
+from chat import markers as citation_markers  # `markers` is the _Markers in _answer
 from chat.assistant import AnswerError, Finished, Searched, Sources, TextDelta, Turn
 from chat.models import Citation, Conversation, Feedback, Message
-from knowledge.citations import image_url, thumbnail_url
+from chat.schemas import CitationOut, MessageOut, TimingsOut
 from knowledge.search import Passage
 from lineled.admission import Ticket
 from lineled.errors import Invalid, NotFound
+from lineled.lanes import lane
 from lineled.lib.text import lone_surrogate
 
 logger = logging.getLogger(__name__)
@@ -160,52 +162,15 @@ def give_feedback(user, message_id, rating: str, reason: str = "") -> Feedback:
     return feedback
 
 
-# --- Citations as the clients see them -------------------------------------------------
+# --- Messages as the clients see them ---------------------------------------------------
 
 
-def citation_json(citation: Citation) -> dict:
-    first = citation.pages[0] if citation.pages else 1
-    document_id = citation.document_id
-    return {
-        "rank": citation.rank,
-        "document_id": document_id,
-        "chunk_id": citation.chunk_id,
-        "title": citation.title,
-        "filename": citation.filename,
-        "pages": citation.pages,
-        "heading": citation.heading,
-        "snippet": citation.snippet,
-        "score": citation.score,
-        "image_url": image_url(document_id, first, citation.chunk_id) if document_id else None,
-        "thumbnail_url": thumbnail_url(document_id, first, citation.chunk_id)
-        if document_id
-        else None,
-    }
-
-
-def message_json(message: Message, user=None) -> dict:
-    """A message with its citations, as the API and the chat screen show it.
-
-    With ``user``, also ``"feedback"``: that user's ``{"rating", "reason"}`` on the
-    answer, or None. ``messages_for`` prefetches what this reads.
-    """
-    data = {
-        "id": message.pk,
-        "conversation": message.conversation_id,
-        "role": message.role,
-        "modality": message.modality,
-        "text": message.text,
-        "status": message.status,
-        "error": message.public_error,  # the full reason (``error``) is for ops only
-        "declined": message.declined,
-        "reply_to": message.reply_to_id,
-        "created_at": message.created_at.isoformat(),
-        "citations": [citation_json(c) for c in message.citations.all()],
-        "timings": timings(message),
-    }
-    if user is not None:
-        data["feedback"] = _feedback_json(message, user)
-    return data
+def message_out(message: Message) -> MessageOut:
+    """A message with its citations, as the API shows it: for what prints or sends one
+    outside the API (whose endpoints return the ``Message`` and let Ninja read it through
+    the same schema). ``feedback`` is the rating of the user ``messages_for`` was asked
+    for; None for a message read otherwise."""
+    return MessageOut.from_orm(message)
 
 
 def messages_for(user, conversation: Conversation | None = None, *, ids=None):
@@ -222,22 +187,10 @@ def messages_for(user, conversation: Conversation | None = None, *, ids=None):
     )
 
 
-def _feedback_json(message: Message, user) -> dict | None:
-    if message.role != Message.Role.ASSISTANT:
-        return None
-    given = getattr(message, "user_feedback", None)  # prefetched by messages_for
-    if given is None:
-        given = list(message.feedback.filter(user=user))
-    return {"rating": given[0].rating, "reason": given[0].reason} if given else None
-
-
-def timings(message: Message) -> dict:
-    return {
-        "search_ms": message.search_ms,
-        "first_token_ms": message.first_token_ms,
-        "answer_ms": message.answer_ms,
-        "total_ms": message.total_ms,
-    }
+def with_messages(conversations, user):
+    """``conversations`` with their ``messages`` prefetched as ``messages_for`` reads
+    them: what ``ConversationDetailOut`` shows, in a fixed number of queries."""
+    return conversations.prefetch_related(Prefetch("messages", queryset=messages_for(user)))
 
 
 # --- A turn ------------------------------------------------------------------------------
@@ -329,7 +282,7 @@ async def _turn(conversation, question: str, user, modality, style, queue, ticke
     question go to ``queue`` for ``run_turn`` to raise."""
     try:
         try:
-            asked, answer, turns = await sync_to_async(_begin)(conversation, question, modality)
+            asked, answer, turns = await lane(_begin)(conversation, question, modality)
         except Exception as exc:
             queue.put_nowait(exc)
             queue.put_nowait(None)
@@ -354,12 +307,14 @@ def _begin(conversation: Conversation, question: str, modality: str):
     now = timezone.now()
     with transaction.atomic():
         # First, so a conversation deleted meanwhile is a NotFound, not an IntegrityError
-        # at commit (and its row stays locked until the messages are in).
-        if not Conversation.objects.filter(pk=conversation.pk).update(updated_at=now):
+        # at commit (and its row stays locked until the messages are in). Titled from its
+        # first question unless it has a title by now: ``conversation`` may be an old
+        # copy (a socket keeps one while the user renames it elsewhere).
+        untitled = Case(When(title="", then=Value(_title(question))), default=F("title"))
+        if not Conversation.objects.filter(pk=conversation.pk).update(
+            updated_at=now, title=untitled
+        ):
             raise NotFound(f"no conversation {conversation.pk}")
-        # Titled from its first question unless it has a title by now: ``conversation``
-        # may be an old copy (a socket keeps one while the user renames it elsewhere).
-        Conversation.objects.filter(pk=conversation.pk, title="").update(title=_title(question))
         asked = Message.objects.create(
             conversation=conversation,
             role=Message.Role.USER,
@@ -388,20 +343,22 @@ def _title(question: str) -> str:
 
 
 class _Progress:
-    """Saves a growing answer at most every SAVE_EVERY_SECONDS."""
+    """Saves a growing answer at most every SAVE_EVERY_SECONDS, the first time
+    SAVE_EVERY_SECONDS after it began: an answer written faster is saved once, whole."""
 
     def __init__(self, message: Message):
         self.message = message
-        self.saved_at = 0.0
+        self.saved_at = time.monotonic()
 
-    async def save(self, force: bool = False, **fields) -> None:
-        for name, value in fields.items():
-            setattr(self.message, name, value)
+    async def grew(self, parts: list[str]) -> None:
+        """The answer so far is ``parts``; saved if the last save is old enough."""
         now = time.monotonic()
-        if force or now - self.saved_at >= SAVE_EVERY_SECONDS:
-            self.saved_at = now
-            names = ["text", "status", *fields]
-            await sync_to_async(self.message.save)(update_fields=sorted(set(names)))
+        if now - self.saved_at < SAVE_EVERY_SECONDS:
+            return
+        self.saved_at = now
+        self.message.text = "".join(parts)
+        self.message.status = Message.Status.STREAMING
+        await lane(self.message.save)(update_fields=["status", "text"])
 
 
 async def _answer(answer: Message, question, turns, user, style: str, queue: asyncio.Queue):
@@ -433,7 +390,7 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
                     answer.first_token_ms = elapsed()
                 parts.append(text)
                 queue.put_nowait({"type": "token", "text": text})
-                await progress.save(text="".join(parts), status=Message.Status.STREAMING)
+                await progress.grew(parts)
             elif isinstance(event, Sources):
                 passages = list(event.passages)
             elif isinstance(event, Finished):
@@ -453,14 +410,15 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
         answer.answer_ms = round(total - (answer.search_ms or 0), 2)
         answer.status = Message.Status.DONE
         answer.finished_at = timezone.now()
-        citations = await sync_to_async(_finish)(answer, passages, markers.order)
-        queue.put_nowait({"type": "citations", "citations": [citation_json(c) for c in citations]})
+        citations = await lane(_finish)(answer, passages, markers.order)
+        shown = [CitationOut.from_orm(c).model_dump(mode="json") for c in citations]
+        queue.put_nowait({"type": "citations", "citations": shown})
         queue.put_nowait(
             {
                 "type": "done",
                 "message": answer.pk,
                 "declined": answer.declined,
-                "timings": timings(answer),
+                "timings": TimingsOut.from_orm(answer).model_dump(mode="json"),
             }
         )
     except Exception as exc:  # recorded on the message and told to the client
@@ -471,7 +429,7 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
         answer.total_ms = elapsed()
         answer.finished_at = timezone.now()
         try:
-            recorded = await sync_to_async(_record_failure)(answer)
+            recorded = await lane(_record_failure)(answer)
         except Exception:
             logger.exception("could not record the failure of message %s", answer.pk)
             recorded = True
@@ -559,26 +517,22 @@ class _Markers:
     assistant numbers passages as its searches found them ("[3] ... [2]"); the reader
     sees [1], [2] ... A marker split across deltas is held back until it is whole."""
 
-    _MARKER = re.compile(r"\[(\d{1,2})\]")
-    _PARTIAL = re.compile(r"\[\d{0,2}$")
-
     def __init__(self):
         self.order: dict[int, int] = {}  # the assistant's number -> the shown number
         self.pending = ""
 
     def feed(self, text: str) -> str:
         text, self.pending = self.pending + text, ""
-        if partial := self._PARTIAL.search(text):
-            text, self.pending = text[: partial.start()], text[partial.start() :]
-        return self._MARKER.sub(self._renumber, text)
+        if cut := citation_markers.CUT.search(text):
+            text, self.pending = text[: cut.start()], text[cut.start() :]
+        return citation_markers.renumber(text, self._number)
 
     def flush(self) -> str:
         text, self.pending = self.pending, ""
-        return self._MARKER.sub(self._renumber, text)
+        return citation_markers.renumber(text, self._number)
 
-    def _renumber(self, match: re.Match) -> str:
-        number = self.order.setdefault(int(match.group(1)), len(self.order) + 1)
-        return f"[{number}]"
+    def _number(self, number: int) -> int:
+        return self.order.setdefault(number, len(self.order) + 1)
 
 
 def _unlink_deleted(citations: list[Citation]) -> None:
@@ -589,13 +543,11 @@ def _unlink_deleted(citations: list[Citation]) -> None:
     chunks = set(
         Chunk.objects.filter(pk__in=[c.chunk_id for c in citations]).values_list("pk", flat=True)
     )
-    documents = set(
-        Document.objects.filter(pk__in=[c.document_id for c in citations]).values_list(
-            "pk", flat=True
-        )
-    )
+    # A chunk still there has its document; only the others' documents are looked for.
+    unsure = {c.document_id for c in citations if c.chunk_id not in chunks}
+    gone = unsure - set(Document.objects.filter(pk__in=unsure).values_list("pk", flat=True))
     for citation in citations:
         if citation.chunk_id not in chunks:
             citation.chunk_id = None
-        if citation.document_id not in documents:
+        if citation.document_id in gone:
             citation.document_id = None

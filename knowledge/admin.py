@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from knowledge import safety, services, tasks
+from knowledge import safety, services
 from knowledge.models import Chunk, Document, Page, SearchEvent
+from lineled.errors import Conflict
 
 
 def _changelist_link(model: str, document: Document, count: int, noun: str):
@@ -123,12 +124,12 @@ class DocumentAdmin(admin.ModelAdmin):
     def reingest(self, request, queryset):
         busy, count = 0, 0
         for document in queryset:
-            if services.is_busy(document):
+            try:
+                services.reingest(document)
+            except Conflict:
                 busy += 1
-                continue
-            services.requeue(document)
-            tasks.ingest_document.delay_on_commit(document.pk)
-            count += 1
+            else:
+                count += 1
         self.message_user(request, f"Queued {count} document(s) for ingestion.", messages.SUCCESS)
         if busy:
             self.message_user(

@@ -8,7 +8,7 @@ from ninja import File, Form, Query, Router, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 
-from knowledge import services, tasks
+from knowledge import services
 from knowledge.ingest.detect import KIND_NAMES, MB, NAME_KINDS, SIZE_LIMITS, Rejected
 from knowledge.models import Chunk, Document, Page
 from knowledge.schemas import (
@@ -23,7 +23,7 @@ from knowledge.schemas import (
 from knowledge.search import MAX_TOP_K
 from knowledge.search import search as find_passages
 from lineled.auth import require_role
-from lineled.errors import Conflict, DomainError, Invalid, NotFound
+from lineled.errors import DomainError, Invalid, NotFound
 from lineled.roles import Role
 from lineled.schemas import ErrorOut
 
@@ -47,10 +47,6 @@ def _document(document_id: int) -> Document:
     if document is None:
         raise NotFound(f"no document with id {document_id}")
     return document
-
-
-def _enqueue(document: Document) -> None:
-    tasks.ingest_document.delay_on_commit(document.pk)
 
 
 def _read_upload(file: UploadedFile | None) -> bytes:
@@ -102,7 +98,7 @@ def upload_document(
     require_role(request, Role.MANAGER)
     data = _read_upload(file)
     try:
-        document, created = services.add_document(
+        document, created = services.upload(
             filename=file.name,
             data=data,
             title=title.strip(),
@@ -111,8 +107,6 @@ def upload_document(
         )
     except Rejected as exc:
         raise Invalid(str(exc)) from None
-    if created:
-        _enqueue(document)
     document.duplicate = not created
     return Status(201 if created else 200, document)
 
@@ -135,26 +129,7 @@ def get_document(request, document_id: int):
 def update_document(request, document_id: int, changes: DocumentPatch):
     """A new caption on an image re-ingests it, so search finds the new words."""
     require_role(request, Role.MANAGER)
-    document = _document(document_id)
-    fields = []
-    if changes.title is not None:
-        if not changes.title.strip():
-            raise Invalid("the title cannot be blank")
-        document.title = changes.title.strip()
-        fields.append("title")
-    recaption = False
-    if changes.caption is not None and changes.caption.strip() != document.caption:
-        recaption = document.kind == Document.Kind.IMAGE
-        if recaption and services.is_busy(document):
-            raise Conflict(f"{document.title} is being ingested; change the caption when done")
-        document.caption = changes.caption.strip()
-        fields.append("caption")
-    if fields:
-        document.save(update_fields=[*fields, "updated_at"])
-    if recaption:
-        services.requeue(document)
-        _enqueue(document)
-    return document
+    return services.change(_document(document_id), title=changes.title, caption=changes.caption)
 
 
 @router.delete(
@@ -175,12 +150,7 @@ def delete_document(request, document_id: int):
 )
 def reingest_document(request, document_id: int):
     require_role(request, Role.MANAGER)
-    document = _document(document_id)
-    if services.is_busy(document):
-        raise Conflict(f"{document.title} is being ingested right now; try again when it is done")
-    services.requeue(document)
-    _enqueue(document)
-    return Status(202, document)
+    return Status(202, services.reingest(_document(document_id)))
 
 
 @router.get(

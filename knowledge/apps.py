@@ -1,5 +1,11 @@
+from celery.signals import worker_process_init
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+
+from knowledge.signals import knowledge_changed
+
+# The handlers import the modules that need models inside them: this module is imported
+# while Django is still loading the apps.
 
 
 class KnowledgeConfig(AppConfig):
@@ -7,12 +13,8 @@ class KnowledgeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from celery.signals import worker_process_init
-
-        from knowledge.signals import knowledge_changed
-
         post_migrate.connect(_ensure_search_index, sender=self)
-        knowledge_changed.connect(_forget_vectors, dispatch_uid="knowledge.forget_vectors")
+        knowledge_changed.connect(_forget_copies, dispatch_uid="knowledge.forget_copies")
         # A worker process searches too (monitoring probes, validation runs).
         worker_process_init.connect(_worker_started, dispatch_uid="knowledge.preload", weak=False)
 
@@ -23,11 +25,12 @@ def _worker_started(**kwargs):
     vectors.preload()
 
 
-def _forget_vectors(**kwargs):
-    """This process changed the store: its in-memory index checks again at once."""
-    from knowledge import vectors
+def _forget_copies(**kwargs):
+    """This process changed the store: its in-memory copies (the embeddings index, the
+    assistant's word counts) check again at once."""
+    from knowledge import freshness
 
-    vectors.forget()
+    freshness.forget()
 
 
 def _ensure_search_index(using="default", **kwargs):

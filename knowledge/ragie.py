@@ -3,13 +3,13 @@
 Local ingestion stays the source of page images and of the chunks citations point to;
 Ragie gets a copy of each READY document's original file for its own retrieval. Every
 call goes through the official SDK (``ragie`` on PyPI), configured here: our key, our
-timeout, no SDK-level retries (Celery retries the sync tasks; search falls back to the
-local index instead). Tests swap the network out by setting ``HTTP_CLIENT``.
+timeout, no SDK-level retries (Celery retries the sync tasks on ``TryLater``; search
+falls back to the local index instead). Tests swap the network out by setting
+``HTTP_CLIENT``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -17,12 +17,9 @@ import time
 import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 from ragie import Ragie, models
 
 from knowledge.models import Document
-
-logger = logging.getLogger(__name__)
 
 # Ragie's document statuses, in pipeline order (see ``documents.create`` in the SDK).
 STATUSES = (
@@ -54,9 +51,13 @@ _shared: dict[tuple, Ragie] = {}
 class RagieError(Exception):
     """Ragie refused or failed a request; ``retry`` says whether trying later may help."""
 
-    def __init__(self, message: str, *, retry: bool):
-        super().__init__(message)
-        self.retry = retry
+    retry = False
+
+
+class TryLater(RagieError):
+    """Ragie is busy, unreachable or still processing the document: try again later."""
+
+    retry = True
 
 
 def enabled() -> bool:
@@ -176,28 +177,38 @@ def clear_error(document: Document) -> None:
         document.error = ""
 
 
-def schedule_upload(document_id: int) -> None:
-    """After the current transaction commits, send the document to Ragie (if configured)."""
-    if enabled():
-        _on_commit("ragie_upload_document", document_id)
+def sync(document_id: int, *, last_try: bool, checks: int) -> dict:
+    """Send a READY document to Ragie (once) and check its status there.
 
-
-def schedule_delete(ragie_id: str) -> None:
-    """After the current transaction commits, delete Ragie's copy (if there is one)."""
-    if enabled() and ragie_id:
-        _on_commit("ragie_delete_document", ragie_id)
-
-
-def _on_commit(task_name: str, argument) -> None:
-    def enqueue() -> None:
-        from knowledge import tasks
-
-        try:
-            getattr(tasks, task_name).delay(argument)
-        except Exception:  # a broker outage must not fail ingestion or deletion
-            logger.exception("could not enqueue %s(%r)", task_name, argument)
-
-    transaction.on_commit(enqueue)
+    Raises TryLater while another check may help; on the ``last_try`` of ``checks``
+    what went wrong is recorded in the document's ``error`` instead. A document that is
+    gone, or no longer READY (its re-ingest sends it again), is skipped.
+    """
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None or not enabled() or document.status != Document.Status.READY:
+        return {"id": document_id, "ragie": "skipped"}
+    uploaded = False
+    try:
+        if not document.ragie_id:
+            upload(document)
+            uploaded = True
+        status = poll(document)
+    except RagieError as exc:
+        gone = getattr(exc.__cause__, "status_code", None) == 404
+        if gone and not uploaded:
+            # Ragie lost its copy: forget the id and upload again on the next try.
+            Document.objects.filter(pk=document_id).update(ragie_id="")
+            status = "missing"
+        elif (exc.retry or gone) and not last_try:
+            raise TryLater(str(exc)) from exc
+        else:
+            record_error(document, str(exc))
+            return {"id": document_id, "ragie": "failed", "error": str(exc)}
+    if status not in FINAL:
+        if not last_try:
+            raise TryLater(f"document {document_id} is still {status}")
+        record_error(document, f"still {status} after {checks} checks")
+    return {"id": document_id, "ragie": status, "ragie_id": document.ragie_id}
 
 
 def call(method, **kwargs):
@@ -206,12 +217,12 @@ def call(method, **kwargs):
         return method(**kwargs)
     except models.RagieError as exc:
         status = exc.status_code
-        retry = status in (408, 409, 425, 429) or status >= 500
-        raise RagieError(f"HTTP {status}: {_detail(exc)}", retry=retry) from exc
+        later = status in (408, 409, 425, 429) or status >= 500
+        raise (TryLater if later else RagieError)(f"HTTP {status}: {_detail(exc)}") from exc
     except httpx.TimeoutException as exc:
-        raise RagieError(f"timed out ({type(exc).__name__})", retry=True) from exc
+        raise TryLater(f"timed out ({type(exc).__name__})") from exc
     except httpx.HTTPError as exc:
-        raise RagieError(f"{type(exc).__name__}: {exc}", retry=True) from exc
+        raise TryLater(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _detail(exc: models.RagieError) -> str:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 
 from knowledge.words import stems
 
@@ -59,6 +60,7 @@ class Block:
     sentences: list[Sentence] = field(default_factory=list, repr=False)
     cells: list[str] = field(default_factory=list)  # a " | " row's cells, its label first
     header: list[str] = field(default_factory=list)  # its table's header cells, if known
+    chart: bool = False  # a row read back from a chart flattened into running text
 
     @property
     def is_step(self) -> bool:
@@ -92,6 +94,7 @@ def _read(text: str) -> tuple[Block, ...]:
     for i, raw in enumerate(raws):
         reader.line(clean(" ".join(raw.split())), row=i in rows)
     blocks = [b for b in reader.blocks if len(b.text.split()) > 2 or b.kind == "step"]
+    blocks = [part for block in blocks for part in _charted(block)]
     blocks = [part for block in blocks for part in _enumerated(block, reader)]
     for block in blocks:
         if block.kind == "fragment" and _TERMINAL.search(block.text):
@@ -99,6 +102,242 @@ def _read(text: str) -> tuple[Block, ...]:
         texts = [block.text] if block.kind == "fragment" else split_sentences(block.text)
         block.sentences = [_sentence(t) for t in texts]
     return tuple(blocks)
+
+
+# --- Charts flattened into running text ---------------------------------------------
+
+# A PDF converted to text can lose a chart's layout: "... that temperature: Temperature
+# °C (°F) Time in Minutes 54.4 (130) 112 55.0 (131) 89 56.1 (133) 56 ...". What is left
+# is the chart's column names, then its values a row at a time. Read back, each row is
+# a row block whose values follow their column names ("Temperature °C (°F) 56.1 (133):
+# Time in Minutes 56"), so a question naming 133 is answered by that row alone.
+_COMPARATOR = frozenset(["<", ">", "≤", "≥"])
+_VALUE_NUMBER = re.compile(r"^\d+(?:\.\d+)?(?:°[CF])?$")
+_VALUE_UNIT = re.compile(
+    r"^(?:min(?:ute)?s?|sec(?:ond)?s?|hours?|days?|kg|lbs?|°[CF]|%|inch(?:es)?|in)$",
+    re.IGNORECASE,
+)
+_FOOTNOTE = re.compile(r"(?<=[A-Za-z])\d$")  # "Time1": a footnote's mark on a column name
+_FOOTNOTE_TEXT = re.compile(r"^\d[A-Z][a-z]")  # "1Holding time may include ...": its text
+_FOOTNOTE_SENTENCE = re.compile(r"^\d ?[A-Z][a-z][^.]{0,200}\.(?:\s+|$)")
+MIN_CHART_ROWS = 3
+MAX_CHART_COLUMNS = 4
+MAX_HEADER_WORDS = 12
+_HEADER_BEFORE = (":", ".", ";")  # what ends the text before a chart's column names
+
+
+@dataclass
+class _Value:
+    start: int  # token index
+    end: int  # one past its last token
+    text: str
+    shape: tuple[bool, bool]  # (a number in parentheses, a unit word)
+
+
+def _value_at(words: list[str], i: int) -> _Value | None:
+    """A chart value starting at word ``i``: a number, maybe after a comparator and
+    before a unit, then maybe a parenthesis ("54.4 (130)", "3 minutes", "< 1 second
+    (instantaneous)") and "or more" / "or less"."""
+    j = i + (words[i] in _COMPARATOR)
+    if j >= len(words) or not _VALUE_NUMBER.match(words[j]):
+        return None
+    j += 1
+    unit = j < len(words) and bool(_VALUE_UNIT.match(words[j]))
+    j += unit
+    numeric_paren = False
+    if j < len(words) and words[j].startswith("("):
+        close = next((k for k in range(j, min(j + 3, len(words))) if words[k].endswith(")")), None)
+        if close is not None:
+            numeric_paren = any(c.isdigit() for c in " ".join(words[j : close + 1]))
+            j = close + 1
+    if j + 1 < len(words) and words[j] == "or" and words[j + 1].lower() in ("more", "less"):
+        j += 2
+    return _Value(i, j, " ".join(words[i:j]), (numeric_paren, unit))
+
+
+def _charted(block: Block, lead: str = "") -> list[Block]:
+    """A paragraph holding a flattened chart as the paragraph before it, the chart's
+    rows and the paragraph after it; any other block as it is. The rows' lead-in is the
+    sentence before the chart, or ``lead`` (the chart before's) when only a footnote
+    stands between them."""
+    if block.kind not in ("prose", "fragment") or sum(c.isdigit() for c in block.text) < 12:
+        return [block]
+    words = block.text.split()
+    runs, values, i = [], [], 0
+    while i < len(words):
+        value = _value_at(words, i)
+        if value is not None:
+            values.append(value)
+            i = value.end
+            continue
+        if values:
+            runs.append(values)
+        values, i = [], i + 1
+    if values:
+        runs.append(values)
+    for r, run in enumerate(runs):
+        found = _chart(words, run) or _labelled_chart(words, runs, r)
+        if found is None:
+            continue
+        start, end, rows, title = found
+        before = Block(block.kind, " ".join(words[:start])) if start else None
+        rest = " ".join(words[end:])
+        # the chart's footnote ("1Holding time may include ... rise.") explains one of its
+        # marks: never quoted on its own, nor run into the sentence after it
+        if note := _FOOTNOTE_SENTENCE.match(rest):
+            rest = rest[note.end() :]
+        after = Block("prose", rest) if rest else None
+        said = split_sentences(before.text) if before is not None else []
+        if said and not (lead and all(_FOOTNOTE_TEXT.match(s) for s in said)):
+            lead = said[-1]
+        for row in rows:
+            row.lead = f"{lead} {title}".strip()
+        parts = [b for b in (before, *rows) if b is not None and b.text]
+        return parts + (_charted(after, lead) if after is not None and after.text else [])
+    return [block]
+
+
+def _chart(words: list[str], run: list[_Value]) -> tuple[int, int, list[Block], str] | None:
+    """(first word of its column names, one past its last value, its rows, no title) when a run
+    of values reads as a chart: MIN_CHART_ROWS or more rows of 2 to MAX_CHART_COLUMNS
+    values each, every column's values of one shape and not all columns of the same."""
+    for width in range(2, MAX_CHART_COLUMNS + 1):
+        count = len(run) // width
+        if count < MIN_CHART_ROWS:
+            break
+        shapes = [run[c].shape for c in range(width)]
+        if len(set(shapes)) < 2:
+            continue  # a run of alike numbers: nothing tells one column from the next
+        if any(run[r * width + c].shape != shapes[c] for r in range(count) for c in range(width)):
+            continue
+        header_start, names = _chart_header(words, run[0].start, width)
+        if not names:
+            continue
+        rows = []
+        for r in range(count):
+            cells = [v.text for v in run[r * width : (r + 1) * width]]
+            row = Block("row", "", cells=[f"{names[0]} {cells[0]}", *cells[1:]], chart=True)
+            row.header = names
+            row.text = labelled(row)
+            rows.append(row)
+        return header_start, run[count * width - 1].end, rows, ""
+    return None
+
+
+def _labelled_chart(
+    words: list[str], runs: list[list[_Value]], first: int
+) -> tuple[int, int, list[Block], str] | None:
+    """A chart whose rows each start with a label of a few words: "Still Dry 177°C
+    (350°F) or more 121°C (250°F) or more Convection 163°C (325°F) or more ...".
+    MIN_CHART_ROWS or more labels, each followed by as many values as the first, of the
+    same shapes column by column (a footnote's digit after a label is not a value).
+    The values before the first label, as many, name the columns ("Less than 4.5 kg
+    (10 lbs)", "4.5 kg (10 lbs) or More"); the words before them are the chart's title.
+    (first word of its title, one past its last value, its rows, its title)."""
+    if first == 0:
+        return None
+    head = _row_values(runs[first], None)
+    if not head or not _label(words, runs[first - 1][-1].end, runs[first][0].start):
+        return None
+    width, shapes = len(head), [v.shape for v in head]
+    rows: list[tuple[str, list[_Value]]] = []
+    for i in range(first, len(runs)):
+        label = _label(words, runs[i - 1][-1].end, runs[i][0].start)
+        values = _row_values(runs[i], width, last=True)
+        if not label or values is None or [v.shape for v in values] != shapes:
+            break
+        rows.append((label, values))
+        if len(values) < len(runs[i]) and runs[i][-1] is not values[-1]:
+            break  # values left over: the chart ends inside this run
+    if len(rows) < MIN_CHART_ROWS:
+        return None
+    header = runs[first - 1]
+    names = [v.text for v in header] if len(header) == width else []
+    start = runs[first - 1][-1].end  # no column names: the chart starts at its first label
+    if names:
+        start = header[0].start
+        comparison = " ".join(words[start - 2 : start]).lower()
+        if comparison in _COMPARISONS:
+            start -= 2
+            names[0] = " ".join(words[start : header[0].start]) + " " + names[0]
+    title_start = _text_start(words, start)
+    blocks = []
+    for label, values in rows:
+        row = Block("row", "", cells=[label, *(v.text for v in values)], chart=True)
+        row.header = ["", *names] if names else []
+        row.text = _labelled_chart_row(label, names, [v.text for v in values])
+        blocks.append(row)
+    title = " ".join(words[title_start:start])
+    return title_start, rows[-1][1][-1].end, blocks, title
+
+
+def _labelled_chart_row(label: str, names: list[str], values: list[str]) -> str:
+    """ "Convection — Less than 4.5 kg (10 lbs): 163°C (325°F) or more; 4.5 kg (10 lbs)
+    or More: 121°C (250°F) or more": the column names are figures themselves, so each
+    is set off from its value."""
+    if not names:
+        return f"{label}: {', '.join(values)}"
+    return f"{label} — " + "; ".join(f"{n}: {v}" for n, v in zip(names, values, strict=True))
+
+
+_COMPARISONS = frozenset(["less than", "more than", "up to", "at least", "at most", "fewer than"])
+MAX_LABEL_WORDS = 4
+
+
+def _label(words: list[str], start: int, end: int) -> str:
+    """A row's label between two runs of values: one to MAX_LABEL_WORDS words without
+    figures, the first a capital ("Still Dry", "Convection", "High Humidity")."""
+    label = words[start:end]
+    if not 0 < len(label) <= MAX_LABEL_WORDS or not label[0][:1].isupper():
+        return ""
+    if any(any(c.isdigit() for c in w) or w.endswith((".", ";", ":")) for w in label):
+        return ""
+    return " ".join(label)
+
+
+def _row_values(run: list[_Value], width: int | None, last: bool = False) -> list[_Value] | None:
+    """The values of a labelled row: the run, less a footnote's digit right after the
+    label ("High Humidity 1 121°C ..."); with ``last``, a run may go on past the row
+    (the chart ends in it)."""
+    if len(run) > 1 and re.fullmatch(r"\d", run[0].text) and run[0].shape == (False, False):
+        run = run[1:]
+    if width is None:
+        return run if len(run) >= 1 else None
+    if len(run) == width or (last and len(run) > width):
+        return run[:width]
+    return None
+
+
+def _text_start(words: list[str], end: int) -> int:
+    """Where the words before ``end`` that name a chart begin (its column names or its
+    title): after the paragraph's last colon, sentence end or priority mark, at most
+    MAX_HEADER_WORDS back."""
+    start = end
+    while start > 0 and end - start < MAX_HEADER_WORDS:
+        if words[start - 1].endswith(_HEADER_BEFORE) or words[start - 1] in ("P", "Pf"):
+            break
+        start -= 1
+    return start
+
+
+def _chart_header(words: list[str], first_value: int, width: int) -> tuple[int, list[str]]:
+    """Where a chart's column names begin, and the names: the words since the
+    paragraph's last colon or sentence end (or priority mark), split into ``width``
+    names after each closing parenthesis ("Temperature °C (°F) | Time in Minutes"), or
+    else before the last capitals. [] when they cannot be told."""
+    start = _text_start(words, first_value)
+    bounded = start == 0 or words[start - 1].endswith((*_HEADER_BEFORE, "P", "Pf"))
+    header = [_FOOTNOTE.sub("", w) for w in words[start:first_value]]
+    if not bounded or len(header) < width:
+        return start, []
+    bounds = [k + 1 for k, w in enumerate(header[:-1]) if w.endswith(")")]
+    if len(bounds) != width - 1:
+        capitals = [k for k in range(1, len(header)) if header[k][:1].isupper()]
+        bounds = capitals[-(width - 1) :] if len(capitals) >= width - 1 else []
+    if len(bounds) != width - 1:
+        return start, []
+    edges = [0, *bounds, len(header)]
+    return start, [" ".join(header[a:b]) for a, b in pairwise(edges)]
 
 
 # --- Regulations: priority marks and lists written inline --------------------------------
@@ -416,6 +655,18 @@ def pieces(blocks: list[Block]) -> list[tuple[Block, list[Sentence]]]:
 
 def unit_text(sentences: list[Sentence]) -> str:
     return " ".join(s.text for s in sentences)
+
+
+def embedded_units(text: str) -> list[str]:
+    """What each of ``units(text)`` is embedded as, in the same order: its text, and a
+    chart row's lead-in before it (alone, "Temperature °C (°F) 56.1 (133): Time in
+    Minutes 56" means any temperature, the weather's as much as a roast's)."""
+    return [
+        f"{block.lead} {unit_text(sentences)}"
+        if block.chart and block.lead
+        else unit_text(sentences)
+        for block, sentences in pieces(read(text))
+    ]
 
 
 def units(text: str) -> list[str]:

@@ -69,25 +69,6 @@ def stop_dead_ingestion(document_id: int, reason: str) -> bool:
     return not may_be_running(document) and fail_run(document, reason)
 
 
-def queue_pages_without_images(limit: int = 5) -> list[int]:
-    """Queue for ingestion, a few at a time, the ready documents with a page that has no
-    image (text documents ingested before they were typeset at ingestion): a citation of
-    such a page has no image until then. The ids queued."""
-    from knowledge import tasks
-
-    pending = list(
-        Document.objects.ready()
-        .filter(pages__image="")
-        .values_list("pk", flat=True)
-        .distinct()
-        .order_by("pk")[:limit]
-    )
-    for document_id in pending:
-        Document.objects.filter(pk=document_id).update(status=Document.Status.QUEUED)
-        tasks.ingest_document.delay_on_commit(document_id)
-    return pending
-
-
 def fail_run(document: Document, reason: str) -> bool:
     stopped = Document.objects.filter(
         pk=document.pk, status=Document.Status.PROCESSING, ingest_run=document.ingest_run

@@ -1,4 +1,7 @@
-"""Adding, ingesting and deleting documents.
+"""Adding, ingesting, changing and deleting documents: the knowledge app's one door for
+what changes state, and for the library as its screen lists it. The API, the admin,
+commands, views and tasks call these; whatever is to run in a worker is enqueued here,
+with ``delay_on_commit``.
 
 Ingestion runs in two phases so that nothing is ever half-indexed: first the file is
 parsed and its page images written (progress is visible as pages_done), then pages
@@ -13,6 +16,7 @@ import io
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -23,7 +27,7 @@ from django.core.files.storage import default_storage
 from django.db import connections, transaction
 from django.utils import timezone
 
-from knowledge import citations, ragie, recovery, safety
+from knowledge import citations, ragie, recovery, safety, tasks
 from knowledge.ingest import chunking, limits, pdf, textdocs, typeset
 from knowledge.ingest.blocks import Block
 from knowledge.ingest.detect import Rejected, detect
@@ -31,6 +35,7 @@ from knowledge.ingest.limits import Deadline, Limits
 from knowledge.models import Chunk, Document, Page
 from knowledge.search import schema
 from knowledge.signals import knowledge_changed
+from lineled.errors import Conflict, Invalid
 from lineled.lib import process
 
 logger = logging.getLogger(__name__)
@@ -40,8 +45,23 @@ logger = logging.getLogger(__name__)
 # demo manuals). 2: headers by position, bold by font name, chunk context. 3: a PDF
 # table is one block, a row a line, cells between " | ". 4: a table stays with its caption.
 # 5: text, Markdown and Word documents are typeset into page images at ingestion.
-INGEST_VERSION = 5
+# 6: a line opening with a three-digit number in parentheses is not a list item.
+INGEST_VERSION = 6
 READ_CHECK_EVERY = 50  # PDF pages whose text is read between two looks at the clock
+
+
+def library(ids: Iterable[int] | None = None) -> list[Document]:
+    """The library's documents by title with who uploaded them, or those of ``ids`` that
+    are still there. Each carries ``listed_warnings`` and ``warnings_found``, as the API's
+    DocumentOut does, for the row that shows them."""
+    documents = Document.objects.select_related("uploaded_by")
+    if ids is not None:
+        documents = documents.filter(pk__in=ids)
+    documents = list(documents)
+    for document in documents:
+        document.listed_warnings = safety.listed(document.warnings)
+        document.warnings_found = safety.found_count(document.warnings)
+    return documents
 
 
 def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=None, caption=""):
@@ -66,6 +86,8 @@ def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=Non
     name = PurePath(filename).name
     if not title and found.kind == Document.Kind.PDF:
         title = pdf.metadata_title(data)
+    elif not title and found.kind == Document.Kind.MARKDOWN:
+        title = textdocs.markdown_title(data)
     document = Document(
         title=(title or PurePath(name).stem.replace("_", " ").replace("-", " ")).strip()[:300],
         filename=name[:255],
@@ -84,6 +106,21 @@ def add_document(*, filename: str, data: bytes, title: str = "", uploaded_by=Non
     return document, True
 
 
+def upload(*, filename: str, data: bytes, title: str = "", uploaded_by=None, caption=""):
+    """``add_document``, and a new document ingested by a worker after the commit."""
+    document, created = add_document(
+        filename=filename, data=data, title=title, uploaded_by=uploaded_by, caption=caption
+    )
+    if created:
+        ingest_later(document)
+    return document, created
+
+
+def ingest_later(document: Document) -> None:
+    """Have a worker ingest the document once the current transaction commits."""
+    tasks.ingest_document.delay_on_commit(document.pk)
+
+
 def is_busy(document: Document) -> bool:
     """Being ingested right now (processing, by a process that may still run)."""
     return document.status == Document.Status.PROCESSING and recovery.may_be_running(document)
@@ -92,6 +129,57 @@ def is_busy(document: Document) -> bool:
 def requeue(document: Document) -> None:
     Document.objects.filter(pk=document.pk).update(status=Document.Status.QUEUED, error="")
     document.refresh_from_db()
+
+
+def reingest(document: Document) -> Document:
+    """Queue the document to be ingested again. Conflict while a live run has it."""
+    if is_busy(document):
+        raise Conflict(f"{document.title} is being ingested right now; try again when it is done")
+    requeue(document)
+    ingest_later(document)
+    return document
+
+
+def change(document: Document, *, title: str | None = None, caption: str | None = None):
+    """Rename or re-caption the document (None leaves a field alone). A new caption on
+    an image ingests it again, so search finds the new words: Conflict while a live
+    run has it."""
+    fields = []
+    if title is not None:
+        if not title.strip():
+            raise Invalid("the title cannot be blank")
+        document.title = title.strip()
+        fields.append("title")
+    recaption = False
+    if caption is not None and caption.strip() != document.caption:
+        recaption = document.kind == Document.Kind.IMAGE
+        if recaption and is_busy(document):
+            raise Conflict(f"{document.title} is being ingested; change the caption when done")
+        document.caption = caption.strip()
+        fields.append("caption")
+    if fields:
+        document.save(update_fields=[*fields, "updated_at"])
+    if recaption:
+        requeue(document)
+        ingest_later(document)
+    return document
+
+
+def queue_pages_without_images(limit: int = 5) -> list[int]:
+    """Queue for ingestion, a few at a time, the ready documents with a page that has no
+    image (text documents ingested before they were typeset at ingestion): a citation of
+    such a page has no image until then. The ids queued."""
+    pending = list(
+        Document.objects.ready()
+        .filter(pages__image="")
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")[:limit]
+    )
+    for document_id in pending:
+        Document.objects.filter(pk=document_id).update(status=Document.Status.QUEUED)
+        tasks.ingest_document.delay_on_commit(document_id)
+    return pending
 
 
 class _Superseded(Exception):
@@ -152,8 +240,9 @@ def _tidy(document_id: int, stale: set[str]) -> None:
             "refresh the planner's statistics",
             lambda: schema.analyze(connections[Document.objects.db]),
         ),
-        ("queue the Ragie upload", lambda: ragie.schedule_upload(document_id)),
-        ("queue its embeddings", lambda: _schedule_embedding(document_id)),
+        ("queue the Ragie upload", lambda: _upload_to_ragie(document_id)),
+        # Search works by words meanwhile; embed_outdated catches a broker that said no.
+        ("queue its embeddings", lambda: tasks.embed_document.delay_on_commit(document_id)),
     ]
     for what, step in steps:
         try:
@@ -201,15 +290,9 @@ def _record_failure(run: _Run, exc: Exception) -> None:
     )
 
 
-def _schedule_embedding(document_id: int) -> None:
-    """The chunks' embeddings follow in a task of their own: search works meanwhile, by
-    words only. A broker that cannot take the task leaves it to the periodic sweep."""
-    from knowledge import tasks
-
-    try:
-        tasks.embed_document.delay_on_commit(document_id)
-    except Exception:
-        logger.warning("could not queue the embeddings of document %s", document_id, exc_info=True)
+def _upload_to_ragie(document_id: int) -> None:
+    if ragie.enabled():
+        tasks.ragie_upload_document.delay_on_commit(document_id)
 
 
 def _parse(run: _Run):
@@ -418,7 +501,8 @@ def delete_document(document: Document) -> None:
     document_id = document.pk
     with transaction.atomic():
         document.delete()
-        ragie.schedule_delete(document.ragie_id)  # no-op without RAGIE_API_KEY
+        if ragie.enabled() and document.ragie_id:
+            tasks.ragie_delete_document.delay_on_commit(document.ragie_id)
     for name in {n for n in names if n}:
         default_storage.delete(name)
     recovery.remove_folder(recovery.pages_folder(document_id))

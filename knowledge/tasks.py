@@ -16,12 +16,6 @@ from knowledge.models import Document, SearchEvent
 
 logger = logging.getLogger(__name__)
 
-# Ragie takes seconds for a short text and minutes for a long hi_res PDF: check again
-# after 5 s, 10 s, 20 s ... at most 5 min apart, about 40 min in all, then give up.
-RAGIE_MAX_CHECKS = 14
-RAGIE_FIRST_DELAY = 5
-RAGIE_MAX_DELAY = 300
-
 
 @shared_task(
     name="knowledge.ingest_document",
@@ -65,7 +59,7 @@ def sweep_ingestions() -> dict:
     queue documents whose pages still lack images."""
     return {
         "failed": recovery.stop_dead_ingestions(),
-        "queued": recovery.queue_pages_without_images(),
+        "queued": services.queue_pages_without_images(),
     }
 
 
@@ -82,7 +76,7 @@ def _sweep_at_start(**extra) -> None:
         connections.close_all()  # a pool process forked later must not share them
 
 
-@shared_task(name="knowledge.embed_document")
+@shared_task(name="knowledge.embed_document", robust_on_commit=True)
 def embed_document(document_id: int) -> dict:
     """Store a READY document's embeddings (after its ingestion; progress in vectors_done)."""
     document = vectors.embed_document(document_id)
@@ -96,64 +90,41 @@ def embed_outdated() -> dict:
     """Embed what an interrupted worker or a new embedding model left without vectors."""
     pending = vectors.outdated()
     for document_id in pending:
-        embed_document.delay(document_id)
+        embed_document.delay_on_commit(document_id)
     return {"queued": pending}
 
 
-@shared_task(name="knowledge.ragie_upload_document", bind=True, max_retries=RAGIE_MAX_CHECKS)
+@shared_task(
+    name="knowledge.ragie_upload_document",
+    bind=True,
+    robust_on_commit=True,
+    # Ragie takes seconds for a short text and minutes for a long hi_res PDF: check again
+    # after 5 s, 10 s, 20 s ... at most 5 min apart, about 40 min in all, then give up.
+    autoretry_for=(ragie.TryLater,),
+    max_retries=14,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=False,
+)
 def ragie_upload_document(self, document_id: int) -> dict:
     """Send a READY document to Ragie, then check back until Ragie has it ready.
 
     Ragie's failures end up in the document's ``error``; its local status stays READY.
     """
-    document = Document.objects.filter(pk=document_id).first()
-    if document is None or not settings.RAGIE_API_KEY:
-        return {"id": document_id, "ragie": "skipped"}
-    if document.status != Document.Status.READY:
-        return {"id": document_id, "ragie": "skipped"}  # a re-ingest enqueues us again
-    uploaded = False
-    try:
-        if not document.ragie_id:
-            ragie.upload(document)
-            uploaded = True
-        status = ragie.poll(document)
-    except ragie.RagieError as exc:
-        gone = getattr(exc.__cause__, "status_code", None) == 404
-        if gone and not uploaded:
-            # Ragie lost its copy: forget the id and upload again on the next try.
-            Document.objects.filter(pk=document_id).update(ragie_id="")
-            status = "missing"
-        elif (exc.retry or gone) and self.request.retries < self.max_retries:
-            logger.warning("Ragie sync of document %s: %s; will retry", document_id, exc)
-            status = "retrying"
-        else:
-            ragie.record_error(document, str(exc))
-            return {"id": document_id, "ragie": "failed", "error": str(exc)}
-    if status in ragie.FINAL:
-        return {"id": document_id, "ragie": status, "ragie_id": document.ragie_id}
-    if self.request.retries >= self.max_retries:
-        ragie.record_error(document, f"still {status} after {self.max_retries} checks")
-        return {"id": document_id, "ragie": status, "ragie_id": document.ragie_id}
-    delay = min(RAGIE_FIRST_DELAY * 2**self.request.retries, RAGIE_MAX_DELAY)
-    raise self.retry(countdown=delay)
+    last_try = self.request.retries >= self.max_retries
+    return ragie.sync(document_id, last_try=last_try, checks=self.max_retries)
 
 
 @shared_task(
     name="knowledge.ragie_delete_document",
-    bind=True,
+    robust_on_commit=True,
+    autoretry_for=(ragie.TryLater,),
     max_retries=5,
     default_retry_delay=30,
 )
-def ragie_delete_document(self, ragie_id: str) -> dict:
+def ragie_delete_document(ragie_id: str) -> dict:
     """Delete Ragie's copy of a document whose row is already gone."""
-    if not settings.RAGIE_API_KEY:
-        return {"ragie_id": ragie_id, "deleted": False}
-    try:
-        deleted = ragie.delete(ragie_id)
-    except ragie.RagieError as exc:
-        if exc.retry:
-            raise self.retry(exc=exc) from exc
-        raise
+    deleted = ragie.enabled() and ragie.delete(ragie_id)
     return {"ragie_id": ragie_id, "deleted": deleted}
 
 

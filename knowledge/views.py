@@ -1,4 +1,5 @@
-"""The manager screens of the knowledge app: the document library and the page viewer.
+"""The manager screens of the knowledge app: the document library (and its rows alone,
+for the page to swap in) and the page viewer.
 
 The original file is a download for every role, like the page images that citations
 show: crew follow citations to the source. A user with no role gets neither.
@@ -6,10 +7,12 @@ show: crew follow citations to the source. A user with no role gets neither.
 
 import mimetypes
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from knowledge import services
 from knowledge.ingest.detect import KIND_NAMES, MB, NAME_KINDS, SIZE_LIMITS
 from knowledge.models import Chunk, Document, Page
 from knowledge.schemas import page_image_urls
@@ -20,22 +23,32 @@ from lineled.roles import Role
 @require_GET
 @role_required(Role.MANAGER)
 def library(request):
-    documents = list(Document.objects.select_related("uploaded_by"))
     context = {
-        "documents": documents,
+        "documents": services.library(),
         "accept": ",".join(NAME_KINDS),
         "limits_mb": {kind: limit // MB for kind, limit in SIZE_LIMITS.items()},
         "largest_upload": max(SIZE_LIMITS.values()),
-        "labels": {
-            "kind": dict(Document.Kind.choices),
-            "status": dict(Document.Status.choices),
-            "limits": {
-                ext: {"bytes": SIZE_LIMITS[kind], "what": KIND_NAMES[kind]}
-                for ext, kind in NAME_KINDS.items()
-            },
+        "upload_limits": {
+            ext: {"bytes": SIZE_LIMITS[kind], "what": KIND_NAMES[kind]}
+            for ext, kind in NAME_KINDS.items()
         },
     }
     return render(request, "knowledge/library.html", context)
+
+
+@never_cache
+@require_GET
+@role_required(Role.MANAGER)
+def library_rows(request):
+    """The library's rows of the documents named by ``?id=`` (one or more), rendered as
+    the page renders them, for the page to swap in (htmx, library.js): a row asks again
+    while its document is being ingested, and after an action changed it. A document
+    deleted since has no row, so its row goes."""
+    ids = request.GET.getlist("id")
+    if not ids or not all(value.isdigit() for value in ids):
+        return HttpResponseBadRequest("?id= must name documents by number")
+    documents = services.library([int(value) for value in ids])
+    return render(request, "knowledge/_document_rows.html", {"documents": documents})
 
 
 @require_GET

@@ -17,9 +17,9 @@ event with code ``try_again`` on a socket):
 Any path that starts an answer for a user's own question calls ``admit_answer`` (or,
 in async code, ``await aadmit_answer(user)``) and hands the ticket to ``run_turn``;
 ``Busy`` is a ``DomainError``, so a caller that already reports those needs no more.
-The voice socket takes the same limits with one line in ``voice.services``::
-
-    events = chat.run_turn(..., ticket=await admission.aadmit_answer(user))
+The chat socket and API, the voice session (``voice.session``, before each spoken
+question is answered) and the voice API (``voice.api.ask``, before the recording is
+decoded) all do.
 
 Answers the system asks itself (validation, monitoring probes, ``manage.py ask``) pass
 no ticket and are not limited.

@@ -2,8 +2,9 @@
 
 Request bodies over the caller's limit are refused before Django reads them
 (lineled.edge.BodyLimit). Websockets only open from a page of the same origin
-(scheme, host and port; lineled.edge.SameOriginValidator) and carry the Django
-session, so a consumer sees ``scope["user"]``.
+(scheme, host and port; lineled.edge.SameOriginValidator), at most a few at once per
+sign-in (lineled.edge.SocketCap), and carry the Django session, so a consumer sees
+``scope["user"]``.
 """
 
 import os
@@ -17,7 +18,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from knowledge import vectors  # noqa: E402
-from lineled.edge import BodyLimit, SameOriginValidator  # noqa: E402
+from lineled.edge import BodyLimit, SameOriginValidator, SocketCap  # noqa: E402
 from lineled.routing import websocket_urlpatterns  # noqa: E402
 
 vectors.preload()  # the first question searches at once, like the recogniser (voice.stt)
@@ -25,6 +26,8 @@ vectors.preload()  # the first question searches at once, like the recogniser (v
 application = ProtocolTypeRouter(
     {
         "http": BodyLimit(django_asgi_app),
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(
+            SocketCap(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -1,9 +1,10 @@
-"""Benchmarks run by ``manage.py bench NAME``: a registry and a throwaway sandbox.
+"""What benchmarks run in: a throwaway sandbox, and the worker and queue they may need.
 
-A benchmark is a function taking the parsed options and returning a JSON-able dict.
-It runs inside ``sandbox()``: a fresh database (SQLite file under var/, or a
-``<name>_bench`` database on PostgreSQL) and a temporary media folder, so measuring
-never touches the store's own documents and always starts from the same state.
+A benchmark (listed by ``manage.py bench``) runs inside ``sandbox()``: a fresh
+database (SQLite file under var/, or a ``<name>_bench`` database on PostgreSQL) and a
+temporary media folder, so measuring never touches the store's own documents and
+always starts from the same state. The benchmarks import these helpers, so this module
+imports none of them.
 """
 
 from __future__ import annotations
@@ -15,93 +16,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 from django.test.utils import override_settings, setup_databases, teardown_databases
 
-
-@dataclass(frozen=True)
-class Benchmark:
-    name: str
-    help: str
-    target: str  # "module:function"
-    add_arguments: str | None = None  # "module:function" taking an argparse parser
-
-    def load(self) -> Callable[..., dict]:
-        return _resolve(self.target)
-
-    def arguments(self, parser) -> None:
-        if self.add_arguments:
-            _resolve(self.add_arguments)(parser)
-
-
-BENCHMARKS = {
-    b.name: b
-    for b in [
-        Benchmark(
-            "retrieval",
-            "hit@1/hit@4 on development question sets and search latency p50/p95",
-            "knowledge.benchmarks.retrieval:run",
-            "knowledge.benchmarks.retrieval:add_arguments",
-        ),
-        Benchmark(
-            "ingest",
-            "PDF ingestion speed (pages per second, page images included)",
-            "knowledge.benchmarks.ingest:run",
-            "knowledge.benchmarks.ingest:add_arguments",
-        ),
-        Benchmark(
-            "chat",
-            "answers through chat.services: latency p50/p95, time to first token, fact recall, "
-            "decline accuracy, follow-up accuracy",
-            "chat.benchmarks.chat:run",
-            "chat.benchmarks.chat:add_arguments",
-        ),
-        Benchmark(
-            "calibrate",
-            "fit the local model's unit weights and decline threshold on a question set, "
-            "beside the figures of those in use",
-            "chat.benchmarks.calibrate:run",
-            "chat.benchmarks.calibrate:add_arguments",
-        ),
-        Benchmark(
-            "voice",
-            "spoken questions (espeak-ng voices, clean and with kitchen noise) through the voice "
-            "path: word error rate, fact recall against typing, time to first audio",
-            "voice.benchmarks.voice:run",
-            "voice.benchmarks.voice:add_arguments",
-        ),
-        Benchmark(
-            "validation",
-            "the full validation suite in process on the demo manuals, with a worker: "
-            "its duration, score and verdict (targets: 60 s, READY at 95)",
-            "validation.benchmarks.validation:run",
-            "validation.benchmarks.validation:add_arguments",
-        ),
-        Benchmark(
-            "monitoring",
-            "one metric-sampling pass on a database with 100,000 chat messages (target <= 1 s)",
-            "monitoring.benchmarks.monitoring:run",
-            "monitoring.benchmarks.monitoring:add_arguments",
-        ),
-        Benchmark(
-            "abuse",
-            "issue 16's attacks (floods, bombs, bad input, a killed worker...) on a private "
-            "deployment on loopback: what came back, /healthz meanwhile, what was left, safe",
-            "lineled.benchmarks.abuse:run",
-            "lineled.benchmarks.abuse:add_arguments",
-        ),
-    ]
-}
-
-
-def _resolve(dotted: str):
-    module, _, name = dotted.partition(":")
-    return getattr(import_module(module), name)
+from lineled.celery import app
 
 
 @contextlib.contextmanager
@@ -131,8 +52,6 @@ def sandbox(label: str = "bench"):
 def database_url() -> str:
     """A DATABASE_URL naming the database this process uses now (a sandbox's, say), so a
     child process can share it."""
-    from django.db import connection
-
     s = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{s['NAME']}"
@@ -157,8 +76,6 @@ def wait_for_line(log: Path, text: str, *, timeout: float, process: subprocess.P
 def private_queue(queue: str):
     """Tasks sent meanwhile go to ``queue``, never to the store's own worker; what is
     left on it is dropped at the end."""
-    from lineled.celery import app
-
     saved = app.conf.task_default_queue
     app.conf.task_default_queue = queue
     try:
@@ -170,10 +87,8 @@ def private_queue(queue: str):
 
 def purge(queue: str) -> None:
     """Drop the tasks waiting on ``queue``."""
-    from lineled.celery import app
-
-    with contextlib.suppress(Exception), app.connection_for_write() as connection:
-        connection.default_channel.queue_purge(queue)
+    with contextlib.suppress(Exception), app.connection_for_write() as broker:
+        broker.default_channel.queue_purge(queue)
 
 
 def worker_argv(queue: str, name: str = "") -> list[str]:

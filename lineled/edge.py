@@ -22,6 +22,8 @@ from django.contrib.auth import get_user
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 
+from lineled.services import user_for_token
+
 KB = 1024
 MB = 1024 * KB
 
@@ -115,8 +117,6 @@ def _signed_in(token: str, session_key: str) -> bool:
     """Whether the token is valid, or else the session is an active user's: the two
     ways lineled.auth lets a caller in."""
     if token:
-        from lineled.services import user_for_token
-
         return user_for_token(token) is not None
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     return get_user(SimpleNamespace(session=session)).is_authenticated
@@ -186,3 +186,54 @@ def _scheme(scope, headers: dict[str, str]) -> str:
         if value is not None:
             return "https" if value.split(",")[0].strip() == secure else "http"
     return "https" if scope.get("scheme") in ("wss", "https") else "http"
+
+
+class SocketCap:
+    """At most ``SOCKETS_PER_SIGN_IN`` open websockets per session or API token in this
+    process; one more is refused at its handshake (429 "too many open connections"),
+    before any session, user or database work: a flood of sockets from one sign-in
+    (200 asks at once) costs the server little and no other user's time. 0: no cap.
+
+    Counted per process, like ANSWERS_PER_PROCESS: the count lives with the sockets it
+    counts and needs no clean-up when a process stops. A browser keeps two or three per
+    open tab (notifications, chat, voice). Sockets with neither credential pass: the
+    consumer turns them away (4401).
+    """
+
+    def __init__(self, application):
+        self.application = application
+        self.open: dict[str, int] = {}
+
+    async def __call__(self, scope, receive, send):
+        cap = settings.SOCKETS_PER_SIGN_IN
+        token, session_key = _credentials(_headers(scope))
+        key = f"token:{token}" if token else f"session:{session_key}" if session_key else ""
+        if not cap or not key:
+            return await self.application(scope, receive, send)
+        if self.open.get(key, 0) >= cap:
+            return await _too_many(scope, receive, send, cap)
+        self.open[key] = self.open.get(key, 0) + 1
+        try:
+            return await self.application(scope, receive, send)
+        finally:
+            self.open[key] -= 1
+            if not self.open[key]:
+                del self.open[key]
+
+
+async def _too_many(scope, receive, send, cap: int) -> None:
+    """Refuse the handshake: 429 with the reason where the server can send a response
+    to a handshake (uvicorn can), else a plain refusal (403)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close"})
+        return
+    body = json.dumps(
+        {"message": f"too many open connections for one sign-in (at most {cap}): "
+         "close other Line Lead tabs, or try again shortly"}
+    ).encode()  # fmt: skip
+    headers = [(b"content-type", b"application/json"), (b"retry-after", b"5")]
+    await send({"type": "websocket.http.response.start", "status": 429, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body})

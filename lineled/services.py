@@ -9,8 +9,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from lineled.models import TOKEN_PREFIX, ApiToken, digest_token
@@ -98,6 +98,13 @@ def by_people(queryset):
     return queryset.exclude(conversation__user__username__in=SYSTEM_USERS)
 
 
+def team():
+    """The people who can sign in, for the Team page and ``/api/users``: the app's own
+    accounts (``SYSTEM_USERS``) are no one's colleagues and are left out."""
+    people = get_user_model().objects.exclude(username__in=SYSTEM_USERS)
+    return people.prefetch_related("groups").order_by("username")
+
+
 def service_account(username: str, first_name: str, *, role: Role | None = None, active=True):
     """An account the app itself asks as (monitoring probes, validation runs), made on
     first use: it has no usable password, so nobody can sign in as it."""
@@ -150,13 +157,25 @@ def user_for_token(plain: str):
     )
     if token is None:
         return None
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.API_TOKEN_TOUCH_SECONDS)
-    # One write a minute at most, however busy the token is.
-    ApiToken.objects.filter(pk=token.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)
-    ).update(last_used_at=now)
+    _record_use(token)
     return token.user
+
+
+def _record_use(token: ApiToken) -> None:
+    """``last_used_at`` written once per API_TOKEN_TOUCH_SECONDS at most, however busy
+    the token: a request that reads a recent one writes nothing, and of the requests
+    that find it old at once (50 asks from one kiosk) only the one that claims the
+    interval in the cache writes, so the others do not queue for the row or, on SQLite,
+    for the database's one write lock."""
+    seconds = settings.API_TOKEN_TOUCH_SECONDS
+    now = timezone.now()
+    if token.last_used_at is not None and now - token.last_used_at < timedelta(seconds=seconds):
+        return
+    # The key names the interval, so a clock that moves on (or a cache that keeps
+    # keys past their time) never blocks the next interval's write.
+    interval = int(now.timestamp() // seconds)
+    if cache.add(f"token-used:{token.pk}:{interval}", True, timeout=seconds):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
 
 
 def revoke_tokens(*, user=None, prefix: str | None = None) -> int:

@@ -9,6 +9,7 @@ and Redis. ``LINELED_ENV=production`` forbids DEBUG and requires a real
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +34,22 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 LINELED_ENV = env_choice("LINELED_ENV", "development", ("development", "production", "test"))
 PRODUCTION = LINELED_ENV == "production"
 
-VAR_DIR = Path(env_str("LINELED_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+def _var_dir() -> Path:
+    configured = env_str("LINELED_VAR_DIR")
+    if configured:
+        return Path(configured).resolve()
+    # Each pytest-xdist worker (gw0, gw1, ...) gets a folder of its own: what one test
+    # writes there (the speech vocabulary, uploads, the broker's queue) must not change
+    # under a test in another worker. Fixed names keep each worker's caches between runs.
+    # (Set by pytest-xdist, not a setting: read as it is.)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        return BASE_DIR / "var" / "test" / worker
+    return BASE_DIR / "var"
+
+
+VAR_DIR = _var_dir()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Core -------------------------------------------------------------------
@@ -439,6 +455,12 @@ RATE_CONVERSATIONS = env_rate("RATE_CONVERSATIONS", "30/m")  # conversations sta
 # Answers being written at once for one user (in every process), and in one process.
 ANSWERS_PER_USER = env_int("ANSWERS_PER_USER", 3, minimum=1)
 ANSWERS_PER_PROCESS = env_int("ANSWERS_PER_PROCESS", 64, minimum=1)
+# Websockets open at once for one session or API token in one web process; one more is
+# refused at its handshake (lineled.edge.SocketCap). 0: no cap.
+SOCKETS_PER_SIGN_IN = env_int("SOCKETS_PER_SIGN_IN", 12, minimum=0)
+# Threads (so database connections) a web process runs its answers' database work on
+# (lineled.lanes): answers do not queue behind each other on one thread.
+DB_LANES = env_int("DB_LANES", 8, minimum=1, maximum=64)
 # Proxies in front of the web server whose X-Forwarded-For is trusted for the client
 # address (0: the address that connected).
 NINJA_NUM_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0)

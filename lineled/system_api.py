@@ -1,10 +1,9 @@
 """Account and system endpoints: who am I, the team, and the ops status."""
 
-from django.contrib.auth import get_user_model
 from ninja import Router
 from ninja.responses import Status
 
-from lineled import system
+from lineled import services, system
 from lineled.auth import require_role
 from lineled.roles import Role, role_of
 from lineled.schemas import MeOut, PingIn, SystemStatusOut, TaskOut, UserOut
@@ -33,8 +32,7 @@ def me(request):
 @router.get("/users", response=list[UserOut], summary="The team (manager or ops)")
 def users(request):
     require_role(request, Role.MANAGER)
-    people = get_user_model().objects.prefetch_related("groups").order_by("username")
-    return [_user_out(u) for u in people]
+    return [_user_out(u) for u in services.team()]
 
 
 @router.get("/system/status", response=SystemStatusOut, summary="Readiness detail (ops)")

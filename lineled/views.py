@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import REDIRECT_FIELD_NAME
@@ -11,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from lineled import system
+from lineled import services, system
 from lineled.auth import role_required
 from lineled.health import run_checks
 from lineled.roles import ROLE_DESCRIPTIONS, Role, role_of
@@ -45,8 +44,7 @@ def home(request):
 
 @role_required(Role.MANAGER)
 def team(request):
-    people = get_user_model().objects.prefetch_related("groups").order_by("username")
-    rows = [(person, role_of(person)) for person in people]
+    rows = [(person, role_of(person)) for person in services.team()]
     return render(request, "lineled/team.html", {"rows": rows})
 
 

@@ -79,7 +79,7 @@ def series(
     _ops(request)
     since, until = _aware(since), _aware(until)
     samples = services.series(name, since, until, step)
-    return {"metric": name, "since": since, "until": until, "samples": samples}
+    return SeriesOut(metric=name, since=since, until=until, samples=samples)
 
 
 @router.get(
@@ -96,8 +96,7 @@ def alerts(
 ):
     """``state=active`` is open and acknowledged together."""
     _ops(request)
-    rows = services.alerts(state=state, severity=severity, metric=metric, limit=limit)
-    return [services.alert_json(alert) for alert in rows]
+    return services.alerts(state=state, severity=severity, metric=metric, limit=limit)
 
 
 @router.post(
@@ -108,8 +107,7 @@ def alerts(
 def acknowledge(request, alert_id: int):
     """Says someone is on it; the alert stays until its metric recovers or it is
     resolved. Acknowledging again changes nothing; a resolved alert answers 409."""
-    alert = services.acknowledge(alert_id, _ops(request))
-    return services.alert_json(alert)
+    return services.acknowledge(alert_id, _ops(request))
 
 
 @router.post(
@@ -120,8 +118,7 @@ def acknowledge(request, alert_id: int):
 def resolve(request, alert_id: int):
     """Closes the alert (notifying as when it resolves by itself); the rule counts its
     bad samples from zero again. An already resolved alert answers 409."""
-    alert = services.resolve(alert_id, _ops(request))
-    return services.alert_json(alert)
+    return services.resolve(alert_id, _ops(request))
 
 
 @router.get("/rules", response={200: list[RuleOut], **DENIED}, summary="Alert rules")
@@ -162,13 +159,7 @@ def sample(request, probes: bool = False):
     ran. With ``probes=true`` the probe questions are asked too (slower: they go
     through the assistant and the voice path)."""
     _ops(request)
-    result = services.sample(force=True, probes=probes)
-    return {
-        "skipped": result.skipped,
-        "duration_ms": result.duration_ms,
-        "samples": result.samples,
-        "changed": [{"event": e, "alert": services.alert_json(a)} for a, e in result.changed],
-    }
+    return services.sample(force=True, probes=probes)
 
 
 @router.get("/retrieval", response={200: RetrievalOut, **DENIED}, summary="Retrieval health")

@@ -16,10 +16,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q
+from django_celery_beat.models import PeriodicTask
 
 from chat.models import Citation, Feedback, Message
 from knowledge.models import Document, Page, SearchEvent
+from lineled.celery import app
 from lineled.services import by_people
+from monitoring.models import TaskRun
+from validation import readiness
 from voice.models import VoiceTurn
 
 LATENCY_ROWS = 10_000  # a p95 over the newest this many events is plenty
@@ -198,8 +202,6 @@ HEARTBEAT_TASK = "lineled.tasks.heartbeat"
 
 def worker_heartbeat_age_s(start, end) -> Reading:
     """Seconds since a worker last ran beat's heartbeat task (None if it never has)."""
-    from monitoring.models import TaskRun
-
     last = (
         TaskRun.objects.filter(task=HEARTBEAT_TASK)
         .values_list("last_success_at", flat=True)
@@ -212,8 +214,6 @@ def worker_heartbeat_age_s(start, end) -> Reading:
 
 def celery_queue_length(start, end) -> Reading:
     """Messages waiting in the default queue of the broker."""
-    from lineled.celery import app
-
     queue = app.conf.task_default_queue or "celery"
     try:
         with app.connection_for_read() as connection:
@@ -228,10 +228,6 @@ def celery_queue_length(start, end) -> Reading:
 def periodic_tasks_overdue(start, end) -> Reading:
     """Periodic tasks (beat's schedule) that have not run within their period plus the
     grace time: each names itself in the details."""
-    from django_celery_beat.models import PeriodicTask
-
-    from monitoring.models import TaskRun
-
     tasks = PeriodicTask.objects.filter(enabled=True, interval__isnull=False).select_related(
         "interval"
     )
@@ -257,31 +253,18 @@ READINESS_LEVELS = {"READY": 2.0, "CONDITIONAL": 1.0, "NOT READY": 0.0}
 
 def validation_readiness(start, end) -> Reading:
     """The newest finished validation run's verdict: 2 READY, 1 CONDITIONAL, 0 NOT
-    READY (None before the first run). Read through the app registry: validation
-    is not imported, it only records runs."""
-    from django.apps import apps
-
-    try:
-        runs = apps.get_model("validation", "Run")
-    except LookupError:
-        return Reading(None, 0)
-    run = (
-        runs.objects.filter(status="done", category="")
-        .exclude(readiness="")
-        .order_by("-finished_at")
-        .values("pk", "readiness", "score", "finished_at")
-        .first()
-    )
+    READY (None before the first run)."""
+    run = readiness.latest_verdict()
     if run is None:
         return Reading(None, 0, {"note": "no full validation run has finished"})
     return Reading(
-        READINESS_LEVELS.get(run["readiness"]),
+        READINESS_LEVELS.get(run.readiness),
         1,
         {
-            "run": run["pk"],
-            "readiness": run["readiness"],
-            "score": run["score"],
-            "finished_at": run["finished_at"].isoformat() if run["finished_at"] else None,
+            "run": run.pk,
+            "readiness": run.readiness,
+            "score": run.score,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         },
     )
 

@@ -13,12 +13,15 @@ import re
 
 from asgiref.sync import async_to_sync
 
+from chat import markers
 from chat import services as chat
 from chat.models import Message
 from knowledge.search import search
 from lineled.services import PROBE_USERNAME, service_account
 from monitoring.metrics import Reading
 from monitoring.models import Probe
+from voice import audio, stt, tts
+from voice import services as voice
 
 MAX_PROBES = 5
 IDLE_SEARCH = "monitoring probe: how long do fries cook"
@@ -47,7 +50,7 @@ def idle_search() -> None:
 
 
 def facts(text: str) -> set[str]:
-    plain = re.sub(r"\[\d+\]", "", text or "")  # citation markers are not facts
+    plain = markers.plain(text)  # citation markers are not facts
     return {" ".join(m.group(0).lower().split()) for m in _FACT.finditer(plain)}
 
 
@@ -76,8 +79,6 @@ def _summary(message: Message | None) -> dict:
 
 def _spoken_pcm(question: str) -> bytes | None:
     """The question as 16 kHz speech, with the silence a microphone hears around it."""
-    from voice import audio, stt, tts
-
     try:
         stt.engine()
         speaker = tts.engine()
@@ -91,8 +92,6 @@ def _spoken_pcm(question: str) -> bytes | None:
 
 def cross_modal_consistency() -> Reading:
     """Each probe question typed and spoken: the same facts and the same citations?"""
-    from voice import services as voice
-
     chosen = probes()
     if not chosen:
         return Reading(None, 0, {"note": "no probes are enabled (admin: Probes)"})

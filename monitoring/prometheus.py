@@ -9,7 +9,9 @@ token or the session). Exported:
   by the database at scrape time, so every web process answers the same totals.
   They are counts of stored rows: pruning old searches or deleting a conversation
   lowers them, which Prometheus' ``rate()`` reads as a counter reset;
-- the HTTP requests of the process that answers (``lineled.middleware``).
+- the HTTP requests of the web processes (``lineled.middleware``): of the process that
+  answers, or of every web process when ``PROMETHEUS_MULTIPROC_DIR`` names a folder they
+  share (``serve --web N`` sets one; prometheus_client's multiprocess mode).
 
 Answers and voice turns of the monitor's own probes are left out, as in the metrics.
 """
@@ -17,6 +19,7 @@ Answers and voice turns of the monitor's own probes are left out, as in the metr
 from __future__ import annotations
 
 import hmac
+import os
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
@@ -25,6 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.utils import floatToGoString
 
 from chat.models import Message
@@ -75,23 +79,23 @@ class LatestValues:
 
     def collect(self):
         for metric in services.latest():
-            if metric["value"] is not None:
-                doc = f"{metric['label']} ({metric['unit']}): {metric['description']}"
-                if metric["unit"] == "level":  # the charts name the levels; a scrape has numbers
+            if metric.value is not None:
+                doc = f"{metric.label} ({metric.unit}): {metric.description}"
+                if metric.unit == "level":  # the charts name the levels; a scrape has numbers
                     doc += " 2 is Ready, 1 Conditional, 0 Not ready."
-                yield GaugeMetricFamily(f"lineled_{metric['name']}", doc, value=metric["value"])
+                yield GaugeMetricFamily(f"lineled_{metric.name}", doc, value=metric.value)
         status = services.overall_status()
         alerts = GaugeMetricFamily(
             "lineled_open_alerts", "Alerts not yet resolved, by severity.", labels=["severity"]
         )
-        for severity, count in sorted(status["open_alerts"].items()):
+        for severity, count in sorted(status.open_alerts.model_dump().items()):
             alerts.add_metric([severity], count)
         yield alerts
-        if status["last_sampled_at"] is not None:
+        if status.last_sampled_at is not None:
             yield GaugeMetricFamily(
                 "lineled_last_sample_timestamp_seconds",
                 "When the metrics were last sampled (Unix time).",
-                value=status["last_sampled_at"].timestamp(),
+                value=status.last_sampled_at.timestamp(),
             )
 
 
@@ -158,7 +162,10 @@ class StoredEvents:
 REGISTRY = CollectorRegistry()
 REGISTRY.register(LatestValues())
 REGISTRY.register(StoredEvents())
-REGISTRY.register(REQUESTS)
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    MultiProcessCollector(REGISTRY)  # every web process's counts, added up
+else:
+    REGISTRY.register(REQUESTS)
 
 
 @require_safe

@@ -1,4 +1,5 @@
-"""Ninja schemas of the monitoring app's API, fields listed explicitly."""
+"""Ninja schemas of the monitoring app: the API's answers, and what its services push to
+ops browsers and webhooks (``model_dump(mode="json")``), fields listed explicitly."""
 
 from datetime import datetime
 from typing import Literal
@@ -97,6 +98,16 @@ class AlertOut(Schema):
     resolved_at: datetime | None
     resolved_by: str | None  # null when it resolved by itself
 
+    # From an Alert: the user's name. From an AlertOut (a schema nesting one validates
+    # it again): the name it already holds.
+    @staticmethod
+    def resolve_acknowledged_by(alert) -> str | None:
+        return getattr(alert.acknowledged_by, "username", alert.acknowledged_by)
+
+    @staticmethod
+    def resolve_resolved_by(alert) -> str | None:
+        return getattr(alert.resolved_by, "username", alert.resolved_by)
+
 
 class AlertChangeOut(Schema):
     event: str  # opened, escalated or resolved
@@ -108,6 +119,35 @@ class SamplePassOut(Schema):
     duration_ms: float
     samples: list[SampleOut]
     changed: list[AlertChangeOut]
+
+    @staticmethod
+    def resolve_changed(result) -> list[dict]:
+        return [{"event": event, "alert": alert} for alert, event in result.changed]
+
+
+class AlertEventOut(Schema):
+    """Pushed to ops browsers as ``monitoring.alert`` when an alert changes."""
+
+    id: int
+    metric: str
+    severity: str
+    state: str
+    event: str  # opened, escalated, acknowledged or resolved
+
+
+class SampledOut(Schema):
+    """Pushed to ops browsers as ``monitoring.sampled`` after each sampling pass."""
+
+    sampled_at: datetime
+    status: str
+
+
+class NotificationOut(Schema):
+    """The body of an alert's webhook notification (its ``text`` is the email's)."""
+
+    event: str
+    alert: AlertOut
+    text: str
 
 
 class GapOut(Schema):

@@ -10,6 +10,8 @@ from celery import signals
 from django.db.models import F
 from django.utils import timezone
 
+from monitoring.models import TaskRun
+
 logger = logging.getLogger(__name__)
 _started: dict[str, float] = {}
 
@@ -33,8 +35,6 @@ def _on_end(task_id=None, task=None, state=None, **kwargs):
     else:
         fields.update(last_failure_at=now, failures=F("failures") + 1)
     try:
-        from monitoring.models import TaskRun
-
         TaskRun.objects.get_or_create(task=name)
         TaskRun.objects.filter(task=name).update(**fields)
     except Exception:  # recording must never break the task or the worker
@@ -46,8 +46,6 @@ def _on_failure(task_id=None, exception=None, sender=None, **kwargs):
     if sender is None:
         return
     try:
-        from monitoring.models import TaskRun
-
         TaskRun.objects.filter(task=sender.name).update(
             last_error=f"{type(exception).__name__}: {exception}"[:2000]
         )

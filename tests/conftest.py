@@ -1,7 +1,10 @@
 import uuid
+import warnings
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from filelock import FileLock
 
 from lineled import services
 from lineled.bench import private_queue
@@ -23,6 +26,17 @@ def _test_task_queue():
     queue = f"lineled-test-{uuid.uuid4().hex[:8]}"
     with private_queue(queue):
         yield queue
+
+
+@pytest.fixture
+def one_load_at_a_time(tmp_path_factory):
+    """For a test that answers fifty users at once in this process: each user's thread
+    holds a database connection, so two such tests on two xdist workers took more
+    connections than a stock PostgreSQL allows (100), and a third test on either worker
+    failed with "too many clients". A lock file shared by the workers (their base
+    temporary folders share a parent) lets one such test run at a time."""
+    with FileLock(tmp_path_factory.getbasetemp().parent / "one-load-at-a-time.lock"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +94,37 @@ def _fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_transaction_left_open(request):
+    """A transactional test ends with a TRUNCATE of every table, which on PostgreSQL
+    waits for any other connection still inside a transaction. A connection some
+    earlier code left idle in one (a thread or a process that outlived its test) made
+    that wait run into the suite's timeout once in CI; such a connection is ended here,
+    before the TRUNCATE, and named in a warning so the leak can be found."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    )
+    if not transactional:
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up first, so torn down after this
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, state, application_name, now() - xact_start, left(query, 300)"
+            " FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%%'"
+        )
+        left = cursor.fetchall()
+        for pid, *_ in left:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    if left:
+        warnings.warn(
+            f"{request.node.nodeid}: ended connections left in a transaction: {left}",
+            stacklevel=1,
+        )

@@ -60,8 +60,10 @@ def start(request, body: RunIn = None):
     or the notifications socket's ``validation.progress`` and ``validation.finished``.
     One run at a time: 409 while another is queued or running."""
     user = _ops(request)
-    run = services.start(trigger="api", user=user, category=body.category if body else "")
-    return Status(202, services.run_json(run, with_results=False))
+    # The Validation page starts runs with the browser session; scripts use a token.
+    trigger = "browser" if request.auth_method == "session" else "api"
+    run = services.start(trigger=trigger, user=user, category=body.category if body else "")
+    return Status(202, run)
 
 
 @router.get(
@@ -70,7 +72,7 @@ def start(request, body: RunIn = None):
 def runs(request, limit: int = Query(50, ge=1, le=500)):
     """Each run's status, progress and verdict, without the tests' evidence."""
     _ops(request)
-    return [services.run_json(run, with_results=False) for run in services.runs(limit)]
+    return services.runs(limit)
 
 
 @router.get(
@@ -83,7 +85,7 @@ def run(request, run_id: int):
     questions asked, the answers and citations, the timings, what failed and why, and a
     ``recommendation`` when it failed."""
     _ops(request)
-    return services.run_json(services.get_run(run_id))
+    return services.get_run(run_id)
 
 
 @router.get("/cases", response={200: list[CaseOut], **DENIED}, summary="Export the golden cases")

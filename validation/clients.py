@@ -1,6 +1,6 @@
 """How the suite reaches the system: in this process, or a live deployment over HTTP.
 
-Both clients answer with the REST API's own shapes (``chat.services.message_json``
+Both clients answer with the REST API's own shapes (``chat.services.message_out``
 for answers, ``voice.services.ask_with_recording`` for spoken turns), so a test reads
 the same evidence whichever way it ran. The in-process client calls the services
 the API endpoints call; the live client calls the endpoints with a bearer token.
@@ -13,6 +13,17 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from chat import services as chat
+from knowledge import services as knowledge
+from knowledge.models import Document
+from knowledge.search import search
+from lineled.errors import DomainError, Invalid
+from lineled.system import rss_mb, task_state
+from lineled.tasks import ping
+from monitoring import services as monitoring
+from voice import services as voice
 
 ASK_TIMEOUT_S = 60.0
 CHECK_TIMEOUT_S = 10.0
@@ -38,7 +49,7 @@ class Client:
         raise NotImplementedError
 
     def ask(self, conversation: int, text: str) -> dict:
-        """The answer (``message_json``) to a typed question."""
+        """The answer (``MessageOut``'s JSON) to a typed question."""
         raise NotImplementedError
 
     def ask_spoken(self, conversation: int, wav: bytes) -> Spoken:
@@ -84,32 +95,24 @@ class InProcessClient(Client):
         self.user = user
 
     def conversation(self) -> int:
-        from chat import services as chat
-
         return chat.create_conversation(self.user).pk
 
     def ask(self, conversation: int, text: str) -> dict:
-        from chat import services as chat
-
         owned = chat.get_conversation(self.user, conversation)
         start = chat.answer_now(owned, self.user, text)[0]
         message = chat.messages_for(self.user, ids=[start["message"]]).get()
-        return chat.message_json(message, self.user)
+        return chat.message_out(message).model_dump(mode="json")
 
     def ask_spoken(self, conversation: int, wav: bytes) -> Spoken:
-        from django.core.files.uploadedfile import SimpleUploadedFile
-
-        from lineled.errors import DomainError
-        from voice import services as voice
-
         upload = SimpleUploadedFile("question.wav", wav, content_type="audio/wav")
         try:
             result = voice.ask_with_recording(self.user, conversation, upload, speak=True)
         except DomainError as exc:
             return Spoken(error=exc.message)
-        return _spoken(result)
+        return _spoken(result.model_dump(mode="json"))
 
     def get(self, url: str) -> tuple[int, str, bytes]:
+        # Django's test client signs in without a password; loaded only when a run needs it.
         from django.test import Client as DjangoClient
 
         browser = DjangoClient()
@@ -119,8 +122,6 @@ class InProcessClient(Client):
         return response.status_code, response.get("Content-Type", ""), body
 
     def search(self, query: str, top_k: int = 5) -> dict:
-        from knowledge.search import search
-
         started = time.perf_counter()
         passages = search(query, top_k=top_k)
         ms = (time.perf_counter() - started) * 1000
@@ -130,23 +131,16 @@ class InProcessClient(Client):
         }
 
     def upload(self, filename: str, data: bytes) -> dict:
-        from knowledge import services as knowledge
-
         document, _ = knowledge.add_document(filename=filename, data=data, uploaded_by=self.user)
         document = knowledge.ingest(document.pk)
         return self.document(document.pk)
 
     def delete(self, document_id: int) -> None:
-        from knowledge import services as knowledge
-        from knowledge.models import Document
-
         document = Document.objects.filter(pk=document_id).first()
         if document is not None:
             knowledge.delete_document(document)
 
     def document(self, document_id: int) -> dict | None:
-        from knowledge.models import Document
-
         row = (
             Document.objects.filter(pk=document_id)
             .values("id", "status", "error", "filename")
@@ -158,9 +152,6 @@ class InProcessClient(Client):
         """Send the ping and watch the result store for the worker's answer, as the
         system API does: this also works when the run itself is a task in a worker
         (where waiting on a result with ``get()`` is not allowed)."""
-        from lineled.system import task_state
-        from lineled.tasks import ping
-
         started = time.perf_counter()
         try:
             sent = ping.delay("validation")
@@ -184,13 +175,9 @@ class InProcessClient(Client):
         }
 
     def monitoring(self) -> dict:
-        from monitoring import services as monitoring
-
-        return monitoring.dashboard()
+        return monitoring.dashboard().model_dump(mode="json")
 
     def memory_mb(self) -> float | None:
-        from lineled.system import rss_mb
-
         return rss_mb()
 
 
@@ -228,8 +215,6 @@ class LiveClient(Client):
     def check(self) -> dict:
         """The token's user, once the deployment has answered and the token is an ops
         user's; otherwise ``Invalid`` saying what is wrong (before a run is recorded)."""
-        from lineled.errors import Invalid
-
         try:
             response = self.http.get("/api/me", timeout=CHECK_TIMEOUT_S)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -21,7 +21,7 @@ MAX_DEPTH = 4
 # only at the top (the test broke); deeper down it is often what a probe expected.
 FAILURE_KEYS = {"failed", "failures", "problems", "missing", "why", "wrong"}
 TOP_FAILURE_KEYS = {"error", "errors"}
-# Parts of an answer (chat.services.message_json) that are ids and bookkeeping.
+# Parts of an answer (chat.schemas.MessageOut) that are ids and bookkeeping.
 ANSWER_NOISE = {"id", "conversation", "role", "reply_to", "created_at", "feedback", "modality"}
 _LONG_TOKEN = re.compile(r"[^\s]{25,}")
 _BREAK_AFTER = re.compile(r"([/?=_.,])(?=[^\s])")

@@ -59,6 +59,11 @@ class Case(models.Model):
         return f"{self.kind}: {self.question[:80]}"
 
 
+# The longest a run may take (the worker's time limit): a run queued or running for
+# longer was left by a worker that died, and no longer holds the next one back.
+RUN_TIME_LIMIT_S = 3600
+
+
 class Run(models.Model):
     """One validation of the deployment: 25 tests, a score and a readiness verdict."""
 
@@ -75,7 +80,8 @@ class Run(models.Model):
 
     class Trigger(models.TextChoices):
         ADMIN = "admin"
-        API = "api"
+        API = "api"  # with a token
+        BROWSER = "browser"  # the API with the browser session: the Validation page
         CLI = "cli"
         SCHEDULE = "schedule"
 

@@ -20,10 +20,17 @@ CATEGORY_LABELS = {
 }
 TREND_RUNS = 30
 STATUS_LABELS = {"queued": "Queued", "running": "Running", "done": "Done", "failed": "Failed"}
-TRIGGER_SHORT = {"admin": "Ops console", "api": "API", "cli": "Command line", "schedule": "Nightly"}
+TRIGGER_SHORT = {
+    "admin": "Ops console",
+    "api": "API",
+    "browser": "Browser",
+    "cli": "Command line",
+    "schedule": "Nightly",
+}
 TRIGGER_LABELS = {
     "admin": "the ops console",
     "api": "the REST API",
+    "browser": "the browser",
     "cli": "manage.py validate",
     "schedule": "the nightly schedule",
 }

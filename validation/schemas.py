@@ -15,7 +15,7 @@ class RunIn(Schema):
 class RunOut(Schema):
     run: int  # the run's id
     status: str  # queued, running, done or failed
-    trigger: str  # admin, api, cli or schedule
+    trigger: str  # admin, api (a token), browser (the session), cli or schedule
     mode: str  # in-process or live
     target: str  # the live deployment's URL; empty in-process
     category: str  # empty: the whole suite
@@ -30,6 +30,14 @@ class RunOut(Schema):
     created_at: datetime
     finished_at: datetime | None
 
+    @staticmethod
+    def resolve_run(run) -> int:
+        return run.pk
+
+    @staticmethod
+    def resolve_mode(run) -> str:
+        return "live" if run.target else "in-process"
+
 
 class ResultOut(Schema):
     id: str
@@ -42,9 +50,17 @@ class ResultOut(Schema):
     duration_ms: float
     details: dict  # the evidence: inputs, outputs, timings, and "recommendation"
 
+    @staticmethod
+    def resolve_id(result) -> str:
+        return result.test_id
+
 
 class RunDetailOut(RunOut):
     tests: list[ResultOut]  # in the suite's order
+
+    @staticmethod
+    def resolve_tests(run) -> list:
+        return list(run.results.all())
 
 
 class CaseOut(Schema):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,8 +24,11 @@ from chat import judging
 from lineled import notify
 from lineled.errors import Conflict, Invalid, NotFound
 from lineled.roles import Role
+from lineled.services import VALIDATION_USERNAME, service_account
+from validation import tasks
 from validation.clients import Client, InProcessClient, LiveClient
-from validation.models import Case, Result, Run
+from validation.models import RUN_TIME_LIMIT_S, Case, Result, Run
+from validation.schemas import RunDetailOut, RunOut
 from validation.suite import CATEGORIES, Outcome, Test, all_tests
 from validation.suite.context import Case as CaseData
 from validation.suite.context import Context
@@ -48,11 +52,6 @@ KINDS = {*Case.Kind.values, "off-corpus"}  # shared/eval's name for off-topic
 # --- runs ----------------------------------------------------------------------------------
 
 
-# The longest a run may take (the worker's time limit): a run queued or running for
-# longer was left by a worker that died, and no longer holds the next one back.
-RUN_TIME_LIMIT_S = 3600
-
-
 def in_flight() -> Run | None:
     """The run being executed or waiting for a worker, if there is one."""
     since = timezone.now() - timedelta(seconds=RUN_TIME_LIMIT_S)
@@ -72,9 +71,7 @@ def start(*, trigger: str, user=None, category: str = "") -> Run:
             "and start another when it is done"
         )
     run = Run.objects.create(trigger=trigger, started_by=user, category=category)
-    from validation.tasks import execute_run
-
-    transaction.on_commit(lambda: execute_run.delay(run.pk))
+    tasks.execute_run.delay_on_commit(run.pk)
     return run
 
 
@@ -237,8 +234,6 @@ def validation_user():
     It is an active crew member, so it sees pages and page images as a crew member
     would, but it has no usable password: nobody can sign in as it.
     """
-    from lineled.services import VALIDATION_USERNAME, service_account
-
     return service_account(VALIDATION_USERNAME, "Validation", role=Role.CREW)
 
 
@@ -252,46 +247,20 @@ def get_run(run_id: int) -> Run:
     return run
 
 
-def runs(limit: int = 50):
-    return Run.objects.select_related("started_by")[: max(1, min(limit, 500))]
+def runs(limit: int = 50, *, ids: Iterable[int] | None = None):
+    """The latest runs, newest first, with who started them; or those of ``ids`` that are
+    still there (the runs page's rows, asked for again)."""
+    found = Run.objects.select_related("started_by")
+    if ids is not None:
+        found = found.filter(pk__in=ids)
+    return found[: max(1, min(limit, 500))]
 
 
-def run_json(run: Run, *, with_results: bool = True) -> dict:
-    data = {
-        "run": run.pk,
-        "status": run.status,
-        "trigger": run.trigger,
-        "mode": "live" if run.target else "in-process",
-        "target": run.target,
-        "category": run.category,
-        "tests_done": run.tests_done,
-        "tests_total": run.tests_total,
-        "score": run.score,
-        "success_rate": run.success_rate,
-        "readiness": run.readiness,
-        "blocking_failed": run.blocking_failed,
-        "duration_s": run.duration_s,
-        "error": run.error,
-        "created_at": run.created_at,
-        "finished_at": run.finished_at,
-    }
-    if with_results:
-        data["tests"] = [result_json(r) for r in run.results.all()]
-    return data
-
-
-def result_json(result: Result) -> dict:
-    return {
-        "id": result.test_id,
-        "category": result.category,
-        "name": result.name,
-        "score": result.score,
-        "passed": result.passed,
-        "blocking": result.blocking,
-        "summary": result.summary,
-        "duration_ms": result.duration_ms,
-        "details": result.details,
-    }
+def run_out(run: Run, *, with_results: bool = True) -> RunOut:
+    """The run as the API shows it, with its tests and their evidence (``RunDetailOut``)
+    or without (``RunOut``): for what prints or sends a run outside the API (whose
+    endpoints return the ``Run`` and let Ninja read it through the same schemas)."""
+    return (RunDetailOut if with_results else RunOut).from_orm(run)
 
 
 # --- golden cases ----------------------------------------------------------------------

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from functools import lru_cache
 
-from voice import audio
+from voice import audio, tts
 
 VOICE = "en-us+klatt"
 SPEED = 160
@@ -19,14 +17,10 @@ class NoSynthesizer(RuntimeError):
 @lru_cache(maxsize=256)
 def speak(text: str, voice: str = VOICE, speed: int = SPEED) -> bytes:
     """``text`` spoken, with half a second of silence before and a second after."""
-    if shutil.which("espeak-ng") is None:
-        raise NoSynthesizer("espeak-ng is not installed: sudo apt-get install espeak-ng")
-    done = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", "--stdin"],
-        input=text.encode(),
-        capture_output=True,
-        check=True,
-        timeout=30,
-    )
-    pcm = audio.silence(500) + audio.load_wav(done.stdout) + audio.silence(1000)
+    try:
+        espeak = tts.espeak_engine(voice=voice, rate=speed, timeout=30)
+    except tts.SpeechUnavailable as exc:
+        raise NoSynthesizer(str(exc)) from None
+    spoken = espeak.synthesize(text)
+    pcm = audio.silence(500) + audio.load_wav(spoken.wav) + audio.silence(1000)
     return audio.wav_bytes(pcm)

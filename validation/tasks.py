@@ -6,6 +6,7 @@ from celery import shared_task
 
 from lineled.errors import Conflict
 from validation import services
+from validation.models import RUN_TIME_LIMIT_S
 
 logger = logging.getLogger(__name__)
 
@@ -13,8 +14,8 @@ logger = logging.getLogger(__name__)
 @shared_task(
     name="validation.execute_run",
     ignore_result=True,
-    time_limit=services.RUN_TIME_LIMIT_S,
-    soft_time_limit=services.RUN_TIME_LIMIT_S - 60,  # not the shorter default for any task
+    time_limit=RUN_TIME_LIMIT_S,
+    soft_time_limit=RUN_TIME_LIMIT_S - 60,  # not the shorter default for any task
 )
 def execute_run(run_id: int) -> None:
     services.execute(run_id)

@@ -1,6 +1,10 @@
-"""The ops pages of validation: the runs (start one, follow it live) and a run's report."""
+"""The ops pages of validation: the runs (start one, follow it live; and their rows alone,
+for the page to swap in) and a run's report."""
 
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from lineled.auth import role_required
 from lineled.roles import Role
@@ -21,6 +25,23 @@ def runs(request):
         "thresholds": report.thresholds(),
     }
     return render(request, "validation/runs.html", context)
+
+
+@never_cache
+@require_GET
+@role_required(Role.OPS)
+def run_rows(request):
+    """The runs page's rows of the runs named by ``?id=`` (one or more), rendered as the
+    page renders them, for the page to swap in (htmx, validation.js): a row asks again
+    while its run is under way and on a socket event about it; a new run's row is asked
+    for the same way. A run deleted since has no row, so its row goes."""
+    ids = request.GET.getlist("id")
+    if not ids or not all(value.isdigit() for value in ids):
+        return HttpResponseBadRequest("?id= must name runs by number")
+    found = services.runs(len(ids), ids=[int(value) for value in ids])
+    return render(
+        request, "validation/_run_rows.html", {"runs": [report.describe(run) for run in found]}
+    )
 
 
 @role_required(Role.OPS)

@@ -4,6 +4,7 @@ recording (the websocket is the live path; this one is for files and checks)."""
 from ninja import File, Router
 from ninja.files import UploadedFile
 
+from lineled import admission
 from lineled.auth import require_role
 from lineled.roles import Role
 from lineled.schemas import ErrorOut
@@ -35,12 +36,19 @@ def status(request):
 def list_turns(request, conversation_id: int):
     """Every question asked by voice in the conversation, newest first, with what was
     heard and the timings from the end of speech."""
-    return [services.turn_json(t) for t in services.turns(_user(request), conversation_id)]
+    return services.turns(_user(request), conversation_id)
 
 
 @router.post(
     "/conversations/{conversation_id}/ask",
-    response={200: SpokenTurnOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+    response={
+        200: SpokenTurnOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        429: ErrorOut,
+        503: ErrorOut,
+    },
     summary="Ask with a recording",
 )
 def ask(request, conversation_id: int, audio: File[UploadedFile], speak: bool = False):
@@ -48,7 +56,13 @@ def ask(request, conversation_id: int, audio: File[UploadedFile], speak: bool = 
     10 MB). It takes the voice path: the end of speech is found, the question
     transcribed and answered in the conversation. With ``speak=true`` the spoken answer
     comes back too, as base64 WAV. 400 when the file is not a WAV or holds no
-    understandable question (the turn is still recorded); 503 when this server has no
-    speech-to-text engine."""
+    understandable question (the turn is still recorded); 429 (nothing stored) when
+    asking too fast or with too many answers being written, as typed questions are:
+    try again after ``Retry-After`` seconds; 503 when this server has no speech-to-text
+    engine."""
     user = _user(request)
-    return services.ask_with_recording(user, conversation_id, audio, speak=speak)
+    ticket = admission.admit_answer(user)  # as a typed question is, before any decoding
+    try:
+        return services.ask_with_recording(user, conversation_id, audio, speak=speak, ticket=ticket)
+    finally:
+        ticket.release()  # if the question never reached chat (which releases it)

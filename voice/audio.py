@@ -107,11 +107,6 @@ def read_wav(data: bytes) -> tuple[bytes, int]:
     return pcm, rate
 
 
-def wav_duration_ms(data: bytes) -> float:
-    with wave.open(io.BytesIO(data), "rb") as reader:
-        return reader.getnframes() * 1000 / reader.getframerate()
-
-
 def load_wav(data: bytes) -> bytes:
     """A WAV file's audio as 16 kHz mono PCM16, converting rate and channels."""
     pcm, rate = read_wav(data)

@@ -4,6 +4,9 @@ from datetime import datetime
 
 from ninja import Schema
 
+from chat.schemas import MessageOut
+from voice.models import VoiceTurn
+
 
 class VocabularyOut(Schema):
     key_terms: list[str]  # the store's words whisper (or the cloud) is prompted with
@@ -47,9 +50,31 @@ class VoiceTurnOut(Schema):
     created_at: datetime
     finished_at: datetime | None
 
+    @staticmethod
+    def resolve_conversation(turn: VoiceTurn) -> int:
+        return turn.conversation_id
 
-class SpokenTurnOut(Schema):
+    @staticmethod
+    def resolve_question(turn: VoiceTurn) -> int | None:
+        return turn.question_id
+
+    @staticmethod
+    def resolve_answer(turn: VoiceTurn) -> int | None:
+        return turn.answer_id
+
+
+class _SpokenTurn(Schema):
     voice_turn: VoiceTurnOut
-    question: dict | None
-    answer: dict | None
+    question: MessageOut | None
+    answer: MessageOut | None  # None when the question was not answered
+
+
+class SpokenTurnOut(_SpokenTurn):
     audio_wav_base64: str | None  # the spoken answer, when asked with speak=true
+
+
+class SpokenFileOut(_SpokenTurn):
+    """What ``manage.py voice_ask --json`` prints: the turn as the API shows it, the
+    spoken answer written to a file rather than sent in base64."""
+
+    audio: str | None  # the answer WAV's path; null when no speech engine spoke it

@@ -1,16 +1,18 @@
 """A spoken turn: an utterance in, the assistant's answer out as text and speech.
 
-``answer`` is the one code path every spoken question takes (the voice websocket,
-``manage.py voice_ask``, ``bench voice``): it finishes the transcript, asks chat's
-assistant in the same conversation as typed questions (so a spoken follow-up
-understands a typed question and the other way round; both messages are stored with
-modality "voice"), relays the chat events, and speaks the answer while it is still
-being written. The screen gets the full answer, the same one typing would get; the
-ear gets it shaped by ``speech.SpokenAnswer``: one step at a time, the first three
-steps, no markdown or citation markers. It yields ``(event, audio)`` pairs: a
-JSON-ready dict, and the WAV bytes of an ``audio`` event (else None). The
-``VoiceTurn`` row is written as soon as the speaker stops and kept up to date, so a
-failure or a dropped connection leaves the turn stored as far as it got.
+Every spoken question takes the same two steps (the voice socket's session, ``manage.py
+voice_ask``, ``bench voice``, the API): ``hear`` stores the ``VoiceTurn`` and finishes
+the transcript; ``reply`` asks chat's assistant in the same conversation as typed
+questions (so a spoken follow-up understands a typed question and the other way round;
+both messages are stored with modality "voice"), relays the chat events, and speaks the
+answer while it is still being written. Between the two the caller decides what the
+words mean to it (``voice.session`` takes "stop listening" as a command). The screen
+gets the full answer, the same one typing would get; the ear gets it shaped by
+``speech.SpokenAnswer``: one step at a time, the first three steps, no markdown or
+citation markers. ``reply`` yields ``(event, audio)`` pairs: a JSON-ready dict, and the
+WAV bytes of an ``audio`` event (else None). The ``VoiceTurn`` row is written as soon
+as the speaker stops and kept up to date, so a failure or a dropped connection leaves
+the turn stored as far as it got.
 """
 
 from __future__ import annotations
@@ -23,22 +25,24 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.utils import timezone
 
 from chat import services as chat
 from chat.assistant import DECLINE
+from lineled import admission
 from lineled.errors import DomainError, Invalid, Unavailable
+from lineled.lanes import lane
 from voice import audio, speech, stt, tts
 from voice.listening import Listener, Utterance
 from voice.models import VoiceTurn
-from voice.stt import prompt, vocabulary
-from voice.text import normalize, written
+from voice.schemas import SpokenTurnOut, VocabularyOut, VoiceStatusOut
+from voice.stt import prompt
+from voice.text import written
 
 logger = logging.getLogger(__name__)
 
-STOP_PHRASES = ("stop listening", "stop listing", "stop hands free", "end hands free")
 DECLINE_SPOKEN = speech.for_the_ear(DECLINE)
 NOT_UNDERSTOOD = "Sorry, I didn't catch that. Try again a little closer to the microphone."
 NOT_SPEECH = (
@@ -62,21 +66,6 @@ def speaker() -> tts.Engine | None:
     return tts.engine()
 
 
-def is_stop_phrase(transcript: str) -> bool:
-    words = normalize(transcript)
-    return len(words.split()) <= 5 and any(phrase in words for phrase in STOP_PHRASES)
-
-
-@dataclass
-class Mute:
-    """Set by the caller when the user speaks over the answer: no more audio is sent."""
-
-    muted: bool = False
-
-    def set(self) -> None:
-        self.muted = True
-
-
 @dataclass
 class _Clock:
     speech_end: float  # time.perf_counter() when the speaker stopped
@@ -91,27 +80,45 @@ class _Spoken:
     audio_ms: float = 0.0
     first_ms: float | None = None
     failed: str = ""
-    pending: list[str] = field(default_factory=list)
 
 
-async def answer(
-    conversation,
-    user,
-    utterance: Utterance,
-    stream: stt.Stream,
-    *,
-    speech_end: float,
-    mode: str,
-    voice: tts.Engine | None,
-    mute: Mute | None = None,
-    keep: list | None = None,
-    ticket=None,
-) -> AsyncIterator[tuple[dict, bytes | None]]:
-    """Transcribe ``utterance`` (its ``stream`` has been fed), answer, speak. See module
-    doc. The ``VoiceTurn`` is appended to ``keep`` when given. ``ticket`` (the socket's
-    ``lineled.admission`` admission) goes with the question to chat, which releases it."""
+@dataclass
+class Question:
+    """A spoken question as the recogniser heard it: what ``hear`` gives ``reply``.
+
+    ``error`` is the error event to show when there is nothing to ask (the recogniser
+    failed or understood nothing); the turn is closed then."""
+
+    turn: VoiceTurn
+    clock: _Clock
+    heard: str = ""  # the recogniser's words, in spoken form
+    decode_ms: float | None = None
+    engine: str = ""
+    error: dict | None = None
+
+
+@contextlib.asynccontextmanager
+async def _kept_as_far_as_it_got(turn: VoiceTurn):
+    """A turn cut short (the client went away, the task was cancelled) is stored as
+    disconnected, with what it had."""
+    try:
+        yield
+    except BaseException:
+        if turn.finished_at is None:
+            turn.status = VoiceTurn.Status.DISCONNECTED
+            turn.finished_at = timezone.now()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(lane(turn.save)())
+        raise
+
+
+async def hear(
+    conversation, utterance: Utterance, stream: stt.Stream, *, speech_end: float, mode: str, voice
+) -> Question:
+    """Store the ``VoiceTurn`` and finish the transcript of ``utterance`` (its ``stream``
+    has been fed). ``speech_end`` is the ``time.perf_counter()`` when the speaker
+    stopped: the turn's timings count from it."""
     clock = _Clock(speech_end)
-    mute = mute or Mute()
     turn = VoiceTurn(
         conversation=conversation,
         mode=mode,
@@ -120,65 +127,66 @@ async def answer(
         stt_engine=stt.engine().name,
         tts_engine=voice.name if voice else "",
     )
-    await sync_to_async(turn.save)()
-    if keep is not None:
-        keep.append(turn)
-    finished = False
-    try:
-        async for item in _answer(
-            conversation, user, utterance, stream, turn, clock, voice, mute, ticket
-        ):
-            yield item
-        finished = True
-    finally:
-        if not finished and turn.finished_at is None:  # cancelled: the client went away
-            turn.status = VoiceTurn.Status.DISCONNECTED
-            turn.finished_at = timezone.now()
-            with contextlib.suppress(Exception):
-                await asyncio.shield(sync_to_async(turn.save)())
-
-
-async def _answer(conversation, user, utterance, stream, turn, clock, voice, mute, ticket):
-    if audio.looks_like_noise(utterance.pcm):
-        stream.cancel()
-        await _close(turn, VoiceTurn.Status.FAILED, error="not speech: noise-like audio")
-        yield _error("bad_audio", NOT_SPEECH), None
-        return
-    try:
-        transcript = await asyncio.to_thread(stream.finish)
-    except (stt.SpeechFailed, stt.SpeechUnavailable) as exc:
+    await lane(turn.save)()
+    async with _kept_as_far_as_it_got(turn):
+        try:
+            transcript = await asyncio.to_thread(stream.finish)
+        except (stt.SpeechFailed, stt.SpeechUnavailable) as exc:
+            turn.stt_ms = clock.since()
+            await _close(turn, VoiceTurn.Status.FAILED, error=f"speech-to-text: {exc}")
+            return Question(
+                turn, clock, error=_error("stt_failed", f"Speech recognition failed: {exc}")
+            )
         turn.stt_ms = clock.since()
-        await _close(turn, VoiceTurn.Status.FAILED, error=f"speech-to-text: {exc}")
-        yield _error("stt_failed", f"Speech recognition failed: {exc}"), None
-        return
-    turn.stt_ms = clock.since()
-    heard = transcript.text.strip()
-    if not heard:
-        await _close(turn, VoiceTurn.Status.NOT_UNDERSTOOD)
-        yield _error("not_understood", NOT_UNDERSTOOD), None
-        return
-    if is_stop_phrase(heard):
-        turn.transcript = heard
-        await _close(turn, VoiceTurn.Status.COMMAND)
-        yield {"type": "stopped", "reason": "stop_phrase", "text": heard}, None
-        return
+        heard = transcript.text.strip()
+        if not heard:
+            await _close(turn, VoiceTurn.Status.NOT_UNDERSTOOD)
+            return Question(turn, clock, error=_error("not_understood", NOT_UNDERSTOOD))
+        return Question(turn, clock, heard, transcript.decode_ms, transcript.engine)
+
+
+async def record_command(question: Question) -> None:
+    """``question`` was said to the voice session ("stop listening"): stored, not asked."""
+    question.turn.transcript = question.heard
+    await _close(question.turn, VoiceTurn.Status.COMMAND)
+
+
+async def reply(
+    question: Question,
+    user,
+    *,
+    voice: tts.Engine | None,
+    interrupted: asyncio.Event | None = None,
+    ticket=None,
+) -> AsyncIterator[tuple[dict, bytes | None]]:
+    """Ask chat ``question`` and speak the answer. See the module doc. Once
+    ``interrupted`` is set no more sentences are spoken. ``ticket`` (the socket's
+    ``lineled.admission`` admission) goes with the question to chat, which releases it."""
+    turn, clock = question.turn, question.clock
+    interrupted = interrupted or asyncio.Event()
+    async with _kept_as_far_as_it_got(turn):
+        async for item in _reply(question, turn, clock, user, voice, interrupted, ticket):
+            yield item
+
+
+async def _reply(question: Question, turn, clock, user, voice, interrupted, ticket):
     # The question as typed questions are read: "forty five degrees" is 45°F.
-    turn.transcript = written(heard)
+    turn.transcript = written(question.heard, prompt.codes())
     yield (
         {
             "type": "transcript",
             "text": turn.transcript,
-            "heard": heard,
+            "heard": question.heard,
             "stt_ms": turn.stt_ms,
-            "decode_ms": transcript.decode_ms,
-            "engine": transcript.engine,
+            "decode_ms": question.decode_ms,
+            "engine": question.engine,
             "cut": turn.cut,
         },
         None,
     )
     try:
         events = chat.run_turn(
-            conversation, user, turn.transcript, modality="voice", style="text", ticket=ticket
+            turn.conversation, user, turn.transcript, modality="voice", style="text", ticket=ticket
         )
         start = await anext(events)
     except DomainError as exc:  # the question could not be taken (too long, gone)
@@ -193,7 +201,7 @@ async def _answer(conversation, user, utterance, stream, turn, clock, voice, mut
     turn.question_id = start["question"]
     turn.answer_id = start["message"]
     turn.status = VoiceTurn.Status.ANSWERING
-    await sync_to_async(turn.save)(update_fields=["question", "answer", "status", "stt_ms"])
+    await lane(turn.save)(update_fields=["question", "answer", "status", "stt_ms"])
     yield start, None
 
     out: asyncio.Queue = asyncio.Queue()
@@ -202,7 +210,9 @@ async def _answer(conversation, user, utterance, stream, turn, clock, voice, mut
     outcome: dict = {}
     tasks = [
         asyncio.create_task(_relay(events, sentences, out, turn, clock, outcome)),
-        asyncio.create_task(_speak(sentences, out, voice, mute, spoken, clock, turn.transcript)),
+        asyncio.create_task(
+            _speak(sentences, out, voice, interrupted, spoken, clock, turn.transcript)
+        ),
     ]
     try:
         for _ in range(2):  # each task ends with None
@@ -211,18 +221,19 @@ async def _answer(conversation, user, utterance, stream, turn, clock, voice, mut
     finally:
         for task in tasks:
             task.cancel()
-    yield {"type": "audio_end", "message": turn.answer_id, "sentences": spoken.sentences}, None
     turn.first_audio_ms = spoken.first_ms
     turn.sentences = spoken.sentences
     turn.speech_out_ms = round(spoken.audio_ms, 1)
     turn.total_ms = clock.since()
     if outcome.get("failed"):
         status = VoiceTurn.Status.FAILED
-    elif mute.muted:
+    elif interrupted.is_set():
         status = VoiceTurn.Status.INTERRUPTED
     else:
         status = VoiceTurn.Status.ANSWERED
+    # Stored before the client hears the turn is over: whoever reads it then sees it ended.
     await _close(turn, status, error=outcome.get("error", "") or spoken.failed)
+    yield {"type": "audio_end", "message": turn.answer_id, "sentences": spoken.sentences}, None
 
 
 async def _relay(events, sentences: asyncio.Queue, out: asyncio.Queue, turn, clock, outcome):
@@ -246,7 +257,7 @@ async def _relay(events, sentences: asyncio.Queue, out: asyncio.Queue, turn, clo
         out.put_nowait(None)
 
 
-async def _speak(sentences, out: asyncio.Queue, voice, mute, spoken, clock, transcript: str):
+async def _speak(sentences, out: asyncio.Queue, voice, interrupted, spoken, clock, transcript: str):
     """Speak each piece (already shaped for the ear) in order, as soon as it is complete.
 
     A decline says what was heard first: by voice, the likelier cause is a question
@@ -254,7 +265,7 @@ async def _speak(sentences, out: asyncio.Queue, voice, mute, spoken, clock, tran
     seq = 0
     try:
         while (said := await sentences.get()) is not None:
-            if mute.muted:
+            if interrupted.is_set():
                 continue
             if seq == 0 and said == DECLINE_SPOKEN:
                 said = f"I heard: {transcript}. {said}"
@@ -267,9 +278,9 @@ async def _speak(sentences, out: asyncio.Queue, voice, mute, spoken, clock, tran
                 except (tts.SpeechFailed, tts.SpeechUnavailable) as exc:
                     spoken.failed = f"text-to-speech: {exc}"
                     out.put_nowait((_error("tts_failed", f"Speech output failed: {exc}"), None))
-                    mute.set()  # the rest would fail too; the text is on screen
+                    interrupted.set()  # the rest would fail too; the text is on screen
                     continue
-                if mute.muted:
+                if interrupted.is_set():
                     continue
                 spoken.audio_ms += made.duration_ms
                 event = {
@@ -297,7 +308,7 @@ async def _close(turn: VoiceTurn, status: str, error: str = "") -> None:
     turn.status = status
     turn.error = error[:2000]
     turn.finished_at = timezone.now()
-    await sync_to_async(turn.save)()
+    await lane(turn.save)()
 
 
 # --- One spoken question from a file (voice_ask, bench voice) ------------------------
@@ -316,7 +327,9 @@ class FileTurn:
     error: dict | None = None
 
 
-async def ask_from_pcm(conversation, user, pcm: bytes, *, voice=None, speak=True) -> FileTurn:
+async def ask_from_pcm(
+    conversation, user, pcm: bytes, *, voice=None, speak=True, ticket=None
+) -> FileTurn:
     """Run ``pcm`` (a recording of one question) through the voice path as if it came
     from a microphone: endpointed, decoded while it "arrives", timed from the end of
     speech (the silence the endpointer waits for is counted).
@@ -347,20 +360,25 @@ async def ask_from_pcm(conversation, user, pcm: bytes, *, voice=None, speak=True
         )
         return result
     utterance = heard.utterance
+    if audio.looks_like_noise(utterance.pcm):
+        # A live socket judges noise frame by frame (voice.session); a file, its question.
+        heard.stream.cancel()
+        result.error = _error("bad_audio", NOT_SPEECH)
+        return result
     # The microphone is at received_ms now; the last speech frame is that far behind.
     result.endpoint_ms = listening.received_ms - utterance.end_ms
     result.speech_end = time.perf_counter() - result.endpoint_ms / 1000
-    kept: list[VoiceTurn] = []
-    async for event, wav in answer(
-        conversation,
-        user,
-        utterance,
-        heard.stream,
-        speech_end=result.speech_end,
-        mode=VoiceTurn.Mode.FILE,
-        voice=(voice if voice is not None else speaker()) if speak else None,
-        keep=kept,
-    ):
+    voice = (voice if voice is not None else speaker()) if speak else None
+    mode = VoiceTurn.Mode.FILE
+    question = await hear(
+        conversation, utterance, heard.stream, speech_end=result.speech_end, mode=mode, voice=voice
+    )
+    result.turn = question.turn
+    if question.error:
+        result.events.append(question.error)
+        result.error = question.error
+        return result
+    async for event, wav in reply(question, user, voice=voice, ticket=ticket):
         result.events.append(event)
         if event["type"] == "transcript":
             result.transcript, result.heard = event["text"], event["heard"]
@@ -369,7 +387,6 @@ async def ask_from_pcm(conversation, user, pcm: bytes, *, voice=None, speak=True
             result.error = event
         if wav is not None:
             result.audio.append(wav)
-    result.turn = kept[0]
     return result
 
 
@@ -378,7 +395,7 @@ async def ask_from_pcm(conversation, user, pcm: bytes, *, voice=None, speak=True
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
-def status() -> dict:
+def status() -> VoiceStatusOut:
     """Which engines run here, and what the recogniser learnt of the store; no keys or
     paths."""
     try:
@@ -389,25 +406,27 @@ def status() -> dict:
         voice = speaker()
     except tts.SpeechUnavailable:
         voice = None
+    from voice.stt import vocabulary  # pocketsphinx's language model, when one was built
+
     model = vocabulary.current()
     key_terms = prompt.terms()
-    return {
-        "stt": engine,
-        "stt_error": error,
-        "stt_available": stt.available(),
-        "tts": voice.name if voice else None,
-        "tts_available": tts.available(),
-        "vocabulary": {
-            "key_terms": key_terms,
-            "version": model.version if model else None,
-            "words": model.words if model else None,
-            "sentences": model.sentences if model else None,
-        },
-        "sample_rate": audio.SAMPLE_RATE,
-        "max_seconds": settings.VOICE_MAX_UTTERANCE_SECONDS,
-        "end_silence_ms": settings.VOICE_END_SILENCE_MS,
-        "idle_minutes": settings.VOICE_IDLE_MINUTES,
-    }
+    return VoiceStatusOut(
+        stt=engine,
+        stt_error=error,
+        stt_available=stt.available(),
+        tts=voice.name if voice else None,
+        tts_available=tts.available(),
+        vocabulary=VocabularyOut(
+            key_terms=key_terms,
+            version=model.version if model else None,
+            words=model.words if model else None,
+            sentences=model.sentences if model else None,
+        ),
+        sample_rate=audio.SAMPLE_RATE,
+        max_seconds=settings.VOICE_MAX_UTTERANCE_SECONDS,
+        end_silence_ms=settings.VOICE_END_SILENCE_MS,
+        idle_minutes=settings.VOICE_IDLE_MINUTES,
+    )
 
 
 def rebuild_vocabulary(*, pocketsphinx: bool | None = None) -> dict:
@@ -417,6 +436,8 @@ def rebuild_vocabulary(*, pocketsphinx: bool | None = None) -> dict:
     said = prompt.build()
     result: dict = {"prompt": said, "pocketsphinx": None}
     if pocketsphinx or (pocketsphinx is None and stt.configured_name() == "pocketsphinx"):
+        from voice.stt import vocabulary
+
         model = vocabulary.build()
         result["pocketsphinx"] = {
             "version": model.version,
@@ -432,22 +453,24 @@ def turns(user, conversation_id):
     return VoiceTurn.objects.filter(conversation=conversation)
 
 
-def turn_json(turn: VoiceTurn) -> dict:
-    fields = [
-        "id", "status", "mode", "transcript", "cut", "audio_ms", "stt_engine", "tts_engine",
-        "stt_ms", "first_token_ms", "first_audio_ms", "total_ms", "sentences", "speech_out_ms",
-        "error", "created_at", "finished_at",
-    ]  # fmt: skip
+def spoken_turn(user, turn: VoiceTurn) -> dict:
+    """The turn with its question and answer as ``chat.messages_for`` reads them (None
+    for one it has not got), under the names ``SpokenTurnOut`` reads them by."""
+    stored = {m.pk: m for m in chat.messages_for(user, ids=[turn.question_id, turn.answer_id])}
     return {
-        **{name: getattr(turn, name) for name in fields},
-        "conversation": turn.conversation_id,
-        "question": turn.question_id,
-        "answer": turn.answer_id,
+        "voice_turn": turn,
+        "question": stored.get(turn.question_id),
+        "answer": stored.get(turn.answer_id),
     }
 
 
-def ask_with_recording(user, conversation_id, upload, *, speak: bool = False) -> dict:
-    """One spoken question from an uploaded WAV (``POST .../ask``)."""
+def ask_with_recording(
+    user, conversation_id, upload, *, speak: bool = False, ticket: admission.Ticket | None = None
+) -> SpokenTurnOut:
+    """One spoken question from an uploaded WAV (``POST .../ask``). ``ticket`` is the
+    user's admission (``lineled.admission.admit_answer``, taken by the API before the
+    upload is read), handed to chat with the question; validation's own spoken
+    questions come without one. Returns the turn as the endpoint answers it."""
     conversation = chat.get_conversation(user, conversation_id)
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
         raise Invalid(f"the recording is {upload.size // 1024 // 1024} MB; at most 10 MB")
@@ -457,19 +480,17 @@ def ask_with_recording(user, conversation_id, upload, *, speak: bool = False) ->
         raise Invalid(str(exc)) from None
     try:
         voice = speaker() if speak else None
-        result = async_to_sync(ask_from_pcm)(conversation, user, pcm, voice=voice, speak=speak)
+        result = async_to_sync(ask_from_pcm)(
+            conversation, user, pcm, voice=voice, speak=speak, ticket=ticket
+        )
     except (stt.SpeechUnavailable, tts.SpeechUnavailable) as exc:
         raise Unavailable(f"voice is not available on this server: {exc}") from None
     if result.turn is None or (result.error and result.turn.answer_id is None):
         raise Invalid(result.error["message"] if result.error else "no question was heard")
-    shown = {
-        m.pk: chat.message_json(m, user)
-        for m in chat.messages_for(user, ids=[result.turn.question_id, result.turn.answer_id])
-    }
     wav = audio.join_wavs(result.audio) if result.audio else None
-    return {
-        "voice_turn": turn_json(result.turn),
-        "question": shown.get(result.turn.question_id),
-        "answer": shown.get(result.turn.answer_id),
-        "audio_wav_base64": base64.b64encode(wav).decode() if wav else None,
-    }
+    return SpokenTurnOut.from_orm(
+        {
+            **spoken_turn(user, result.turn),
+            "audio_wav_base64": base64.b64encode(wav).decode() if wav else None,
+        }
+    )

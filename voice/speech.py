@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from itertools import islice
 
+from chat import markers
+
 # --- for_the_ear -------------------------------------------------------------------
 
 _NUM = r"\d+(?:[.,]\d+)?"
@@ -17,7 +19,6 @@ _NUM = r"\d+(?:[.,]\d+)?"
 _FENCE = re.compile(r"^\s*(?:```|~~~).*$", re.M)
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$", re.M)
 _IMAGE_OR_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
-_CITATION = re.compile(r"\s*\[\^?\d+(?:\s*[,\u2013-]\s*\^?\d+)*\]")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
 _QUOTE = re.compile(r"^\s*>\s?", re.M)
 _LIST_MARK = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+", re.M)
@@ -133,7 +134,7 @@ def _without_markdown(text: str) -> str:
     text = _FENCE.sub("", text)
     text = _TABLE_RULE.sub("", text)
     text = _IMAGE_OR_LINK.sub(r"\1", text)
-    text = _CITATION.sub("", text)
+    text = markers.plain(text)
     text = _HEADING.sub("", text)
     text = _QUOTE.sub("", text)
     text = _LIST_MARK.sub("", text)
@@ -227,9 +228,6 @@ _MAYBE_END |= {"gal.", "tbsp.", "tsp.", "etc.", "a.m.", "p.m.", "temp."}
 
 _TERMINATOR = re.compile(r"\n|[.!?\u2026]+")
 _CLOSERS = re.compile(r"[\"'\u201d\u2019)\]*_]*")
-_CITATIONS = re.compile(r"(?:[ \t]*\[\^?\d+(?:\s*[,\u2013-]\s*\^?\d+)*\])*")
-_COULD_BE_CITATIONS = re.compile(r"[\s\[\]\^\d,\u2013-]*")
-_CITATION_SO_FAR = re.compile(r"\[\^?[\d,\s\u2013-]*")
 _WORD = re.compile(r"\S+")
 _CLAUSE_WORD = re.compile(r"[^\[\s]\S*[,;]")  # not "[1," of a citation marker
 _CLAUSE = re.compile(r"\s([^\[\s]\S*[,;])(?=\s)")
@@ -301,12 +299,12 @@ class SentenceSplitter:
         _WAIT until more text tells."""
         buf = self._buffer
         bracket = buf.rfind("[", 0, m.start())
-        if bracket >= 0 and _CITATION_SO_FAR.fullmatch(buf, bracket, m.start()):
+        if bracket >= 0 and markers.SO_FAR.fullmatch(buf, bracket, m.start()):
             return None  # "[1. 2]"
         after = _CLOSERS.match(buf, m.end()).end()
-        if not final and _COULD_BE_CITATIONS.fullmatch(buf, after):
+        if not final and markers.MAYBE_RUN.fullmatch(buf, after):
             return _WAIT  # nothing but space (or a citation marker) after it yet
-        end = _CITATIONS.match(buf, after).end()
+        end = markers.RUN.match(buf, after).end()
         if end < len(buf) and not buf[end].isspace():
             return None  # "3.5", "example.com", "U.S"
         if m[0] != ".":

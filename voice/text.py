@@ -267,16 +267,31 @@ _DEGREES = re.compile(
 _INCHES = re.compile(r"(?<![\w./])(\d+(?:\.\d+)?|\d+/\d+)\s+inch(?:es)?\b", re.I)
 
 
-def written(spoken: str) -> str:
+# A spelled letter and a number: "e two", "e 2" (after digits()), "f twelve".
+_SPELLED_CODE = re.compile(
+    rf"\b([b-hj-z])[\s-]+(\d{{1,2}}|{'|'.join(_ONES[1:20])})\b(?![./]\d)", re.I
+)
+
+
+def written(spoken: str, codes: frozenset[str] = frozenset()) -> str:
     """A transcript (spoken form) with its numbers and units as the manuals write them:
     "forty five degrees" → "45°F", "three eighths inch" → "3/8 in", "at three fifty" →
-    "at 350". Numbers go through ``knowledge.search.numbers.digits``, the reading typed
+    "at 350", and a spelled code the manuals use ("e two" → "E2" when ``codes`` holds
+    "E2"). Numbers go through ``knowledge.search.numbers.digits``, the reading typed
     questions get, so a number is understood the same however it was asked; the rest of
     the words are left as they are. ``normalize`` turns the result back into the same
     spoken words."""
     text = digits(spoken)
+    if codes:
+        text = _SPELLED_CODE.sub(lambda m: _code(m, codes), text)
     text = _DEGREES.sub(_degrees, text)
     return _INCHES.sub(r"\1 in", text)
+
+
+def _code(match: re.Match, codes: frozenset[str]) -> str:
+    number = match[2] if match[2].isdigit() else str(_ONES.index(match[2].lower()))
+    code = f"{match[1].upper()}{number}"
+    return code if code in codes else match[0]
 
 
 def _degrees(match: re.Match) -> str:

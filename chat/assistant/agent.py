@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from pydantic_ai import Agent, ModelRetry, RunContext
 
 from knowledge import safety
 from knowledge import search as knowledge_search
 from knowledge.search import MAX_TOP_K, Passage, numbers
+from lineled.lanes import lane
 
 from . import citations, followup, topics
 from .events import DECLINE, Searched, Turn
@@ -126,11 +126,16 @@ async def search_manuals(
 
     Returns the passages found, best first, each with the number n to cite it as [n].
     """
-    deps = ctx.deps
+    return await search_for(ctx.deps, query, limit)
+
+
+async def search_for(deps: AnswerDeps, query: str, limit: int = SEARCH_TOP_K) -> dict:
+    """What search_manuals returns for ``query``; the search and its passages are
+    recorded in ``deps``."""
     query = followup.standalone(numbers.digits(query), deps.history)
     limit = max(1, min(int(limit), 10))
     started = time.perf_counter()
-    found = await sync_to_async(find)(deps.search, query, deps.topic, limit)
+    found = await lane(find)(deps.search, query, deps.topic, limit)
     elapsed = (time.perf_counter() - started) * 1000
     deps.searches.append(Searched(query, deps.topic, round(elapsed, 2), len(found)))
     return {
@@ -173,7 +178,7 @@ async def open_page(ctx: RunContext[AnswerDeps], document_id: int, page: int) ->
 
     Returns the page's text with the number n to cite it as [n].
     """
-    passage = await sync_to_async(_page_passage)(document_id, page)
+    passage = await lane(_page_passage)(document_id, page)
     if passage is None:
         raise ModelRetry(f"There is no page {page} in a manual with id {document_id}.")
     return {

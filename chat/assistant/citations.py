@@ -8,11 +8,11 @@ sentence citing a passage that does not exist.
 
 from __future__ import annotations
 
-import re
+from chat import markers
 
 from .events import DECLINE
 
-MARKER = re.compile(r"\[(\d{1,3})\]")
+MARKER = markers.ONE
 
 
 def is_decline(text: str) -> bool:
@@ -21,7 +21,7 @@ def is_decline(text: str) -> bool:
 
 def cited(text: str) -> list[int]:
     """The passage numbers the text cites, in order of first use."""
-    return list(dict.fromkeys(int(n) for n in MARKER.findall(text)))
+    return markers.numbers(text)
 
 
 def problem(text: str, passages: int) -> str | None:

@@ -199,14 +199,24 @@ def _procedure(reading: Reading, ranked: list[Unit], safety_first: bool) -> list
 
 
 def _list_after(reading: Reading, lead: Unit) -> list[Unit]:
-    """The steps that follow a lead-in unit in its passage."""
+    """The steps that follow a lead-in unit in its passage, or the rows of the chart
+    that follows it (asked about the chart but none of its rows: the chart whole)."""
     after = [
         u
         for u in reading.units
-        if u.source is lead.source and u.position == lead.position + 1 and u.block.is_step
+        if u.source is lead.source
+        and u.position == lead.position + 1
+        and (u.block.is_step or u.block.chart)
     ]
     if not after:
         return []
+    if after[0].block.chart:
+        rows, position = [], lead.position + 1
+        for unit in sorted(reading.units, key=lambda u: u.position):
+            if unit.source is lead.source and unit.position == position and unit.block.chart:
+                rows.append(unit)
+                position += 1
+        return rows
     return [
         u
         for u in reading.units

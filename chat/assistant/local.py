@@ -5,7 +5,12 @@ It reads the conversation as any model does: given a question it calls search_ma
 given the passages the tool returned, it writes the answer from them (``compose``),
 quoting the manuals' sentences with their [n] markers, or the decline. It follows the
 two instructions it understands: a voice answer (``VOICE_STYLE``) and safety first
-(``SAFETY_STYLE``). Streamed, the answer comes a word at a time as it is written.
+(``SAFETY_STYLE``). Streamed, the answer comes a few words at a time (WORDS_PER_DELTA):
+the reader sees it grow, and each delta costs the agent's machinery a little CPU.
+
+Its first move is always the same search, so ``searched_first`` runs it ahead of the
+agent run and hands the run the call and its result: the answer is then one model
+request instead of two (each costs the agent's machinery a few ms of CPU).
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
-from asgiref.sync import sync_to_async
 from django.db.models import Q
 from pydantic_ai.messages import (
     ModelMessage,
@@ -31,9 +35,10 @@ from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
 
 from knowledge import background, vectors
 from knowledge.models import Chunk
+from lineled.lanes import lane
 
 from . import vocabulary
-from .agent import SAFETY_STYLE, VOICE_STYLE
+from .agent import SAFETY_STYLE, VOICE_STYLE, AnswerDeps, search_for
 from .compose import Source, plan, write
 from .events import DECLINE
 from .question import understand
@@ -41,6 +46,8 @@ from .question import understand
 logger = logging.getLogger(__name__)
 
 NAME = "local"
+SEARCH_CALL_ID = "search-1"
+WORDS_PER_DELTA = 4
 _WORD = re.compile(r"\s*\S+")
 
 
@@ -64,7 +71,7 @@ async def _answer(found: dict, info: AgentInfo) -> Iterator[str]:
     instructions = info.instructions or ""
     sources = sources_from(found)
     query = found.get("query", "")
-    knowing = await sync_to_async(knowledge)(query, sources)
+    knowing = await lane(knowledge)(query, sources)
     sources, words, question_vector, unit_vectors, measured = knowing
     voice = VOICE_STYLE in instructions
     chosen = plan(
@@ -152,14 +159,29 @@ async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelRespons
 
 
 async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator:
-    """The same response, streamed: the tool call at once, the answer word by word."""
+    """The same response, streamed: the tool call at once, the answer WORDS_PER_DELTA
+    words at a time (a piece's last delta may be shorter; joined, the same text)."""
     question, found = _turn(messages)
     if found is None:
         yield {0: DeltaToolCall(name="search_manuals", json_args=_search_args(question))}
         return
     for piece in await _answer(found, info):
-        for word in _WORD.findall(piece):
-            yield word
+        words = _WORD.findall(piece)
+        for start in range(0, len(words), WORDS_PER_DELTA):
+            yield "".join(words[start : start + WORDS_PER_DELTA])
+
+
+async def searched_first(deps: AnswerDeps) -> list[ModelMessage]:
+    """The messages of the question and of the search this model asks for first, run
+    now: a run started from them (with no new prompt) goes straight to the answer."""
+    found = await search_for(deps, deps.question)
+    return [
+        ModelRequest(parts=[UserPromptPart(deps.question)]),
+        ModelResponse(
+            parts=[ToolCallPart("search_manuals", _search_args(deps.question), SEARCH_CALL_ID)]
+        ),
+        ModelRequest(parts=[ToolReturnPart("search_manuals", found, SEARCH_CALL_ID)]),
+    ]
 
 
 model = FunctionModel(respond, stream_function=stream, model_name=NAME)

@@ -19,10 +19,11 @@ from knowledge.words import is_weak, stem, tokens
 
 # Figures a sentence can hold, by the kind of question that wants them.
 FIGURES = {
-    "temperature": re.compile(r"\d\s*°\s*[FC]\b|\d\s*degrees\b", re.IGNORECASE),
+    # ... or a chart's column named with its unit before the value: "°C (°F) 56.1 (133)"
+    "temperature": re.compile(r"\d\s*°\s*[FC]\b|\d\s*degrees\b|°\s*[FC]\)?\s+\d", re.IGNORECASE),
     "duration": re.compile(
         r"\d\s*(?:min(?:ute)?s?|s|sec(?:ond)?s?|hours?|hrs?|days?|weeks?|months?)\b"
-        r"|\bsame day\b",
+        r"|\bsame day\b|\bin (?:minutes|seconds|hours|days)\s+\d",
         re.IGNORECASE,
     ),
     "frequency": re.compile(
@@ -64,6 +65,12 @@ _WANTS = [
 # When it happened is not what it is about ("i threw up last night").
 _WHEN_IT_HAPPENED = re.compile(
     r"\b(?:last night|this (?:morning|afternoon|evening)|yesterday|tonight|right now|just now)\b",
+    re.IGNORECASE,
+)
+# "not the convection", "instead of a fryer", "rather than our walk-in": the word after
+_NEGATED = re.compile(
+    r"\b(?:not|never|instead of|rather than|other than|isn'?t|aren'?t)\s+"
+    r"(?:the\s+|a\s+|an\s+|our\s+|my\s+|in\s+the\s+)?([a-z][\w-]*)",
     re.IGNORECASE,
 )
 # Asking who someone is (not who does what: "who is responsible for ...").
@@ -128,6 +135,12 @@ class Question:
     @property
     def strong(self) -> list[Concept]:
         return [c for c in self.concepts if not c.weak]
+
+    def negated(self) -> set[int]:
+        """The concepts the question says it is not about ("the regular oven, not the
+        convection"; "instead of the fryer"): indexes into ``concepts``."""
+        said = {stem(m.group(1)) for m in _NEGATED.finditer(self.text)}
+        return {i for i, c in enumerate(self.concepts) if c.phrases and c.phrases[0][0] in said}
 
 
 def understand(text: str) -> Question:

@@ -44,6 +44,8 @@ WEAK_WEIGHT = 0.3  # of a weak concept's weight ("go", "make")
 MIN_WORDS = 4  # a paragraph piece shorter than this is a label, not an answer
 _SECTION_NUMBER = re.compile(r"^\s*\d+(?:[.-]\d+)*\.?\s+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# "and (2) If cooked in an oven, ...": the next item of an inline list, not a cut sentence
+_JOINED_ITEM = re.compile(r"^(?:and|or)\s+\((?:\d{1,2}|[a-zA-Z])\)\s")
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,16 @@ class Reading:
     @cached_property
     def strong(self) -> set[int]:
         return {i for i, c in enumerate(self.question.concepts) if not c.weak}
+
+    @cached_property
+    def figures(self) -> set[str]:
+        """The numbers the question names, whole ("62.8" is not "8"), as a chart row's
+        key must hold one."""
+        return set(_NUMBER.findall(self.question.text))
+
+    @cached_property
+    def ruled_out(self) -> set[int]:
+        return self.question.negated()
 
     @cached_property
     def total(self) -> float:
@@ -167,14 +179,26 @@ def read_passages(
     return reading
 
 
-def _scrap(unit: Unit) -> bool:
+def _scrap(unit: Unit, reading: Reading) -> bool:
     """A piece of a paragraph that cannot state an answer on its own: a stray label
     ("Nail brushes"), or a sentence cut where a chunk began ("of this section, requires
-    ..."). A list's items are never scrap: a list answers as a whole."""
+    ..."), or a row of a chart flattened into text that the question does not single
+    out: by a number it holds ("at 133") or by its label ("convection"). A list's items
+    are never scrap: a list answers as a whole."""
     text = unit.text
+    block = unit.block
+    if block.chart:
+        # a row is named by its key: the label, or the first column's value ("at 133"
+        # names the 133 row; "8 lb" does not name the row whose time is 8 minutes)
+        key = block.cells[0]
+        labelled_row = not block.header or not block.header[0]
+        named = matches(reading.question, stems(key)) & reading.strong if labelled_row else set()
+        named -= reading.ruled_out  # "the regular oven, not the convection"
+        return not (set(_NUMBER.findall(key)) & reading.figures or named)
     if unit.block.kind in ("step", "bullet", "row"):
         return False
-    return len(text.split()) < MIN_WORDS or text[:1].islower()
+    cut = text[:1].islower() and not _JOINED_ITEM.match(text)
+    return len(text.split()) < MIN_WORDS or cut
 
 
 def matches(question: Question, found: list[str]) -> set[int]:
@@ -267,7 +291,7 @@ def _measure(reading: Reading, question_vector: np.ndarray | None) -> None:
             section=reading.cover(sections[unit.section]),
             rank=1.0 / unit.source.n,
             search=unit.source.score / top_score,
-            scrap=float(_scrap(unit)),
+            scrap=float(_scrap(unit, reading)),
             chunk=unit.features["chunk"] - best_chunk if best_cosine is not None else 0.0,
         )
         unit.score = calibration.unit_score(unit.features, unit.block.kind)

@@ -1,17 +1,17 @@
 """``stream_answer``: one agent run turned into the events chat.services consumes.
 
 The run is driven node by node (``Agent.iter``) so the model's text is forwarded as it
-streams. Searches the tools ran are told (``Searched``) before the text that uses them.
-The text of a model we do not control goes through a ``citations.Gate``: it is shown up
-to its last checked marker, and what its output validator rejects is never shown. A
-rejection after part of an answer was shown cannot be taken back, so that answer fails
-with a clear reason instead of being retried.
+streams. Searches the tools ran are told (``Searched``) before the text that uses them;
+the built-in model's one search is run before the run (``local.searched_first``), whose
+one model request is then the answer. The text of a model we do not control goes
+through a ``citations.Gate``: it is shown up to its last checked marker, and what its
+output validator rejects is never shown. A rejection after part of an answer was shown
+cannot be taken back, so that answer fails with a clear reason instead of being retried.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 
 from django.conf import settings
@@ -29,7 +29,10 @@ from pydantic_ai.messages import (
 )
 from pydantic_graph import End
 
+from chat import markers
+
 from . import citations, providers
+from . import local as local_model
 from .agent import OUTPUT_RETRIES, AnswerDeps, agent
 from .events import AnswerEvent, Finished, Sources, TextDelta, Turn
 
@@ -56,9 +59,12 @@ async def stream_answer(
     gate = citations.Gate(0, trusted=local)
     told = 0  # searches already told
     timeout = settings.LINELED_MODEL_TIMEOUT_SECONDS
+    prompt, messages = question, _messages(history)
+    if local:  # its search is known in advance: run it now, the run is one request
+        prompt, messages = None, [*messages, *await local_model.searched_first(deps)]
     try:
         async with agent.iter(
-            question, deps=deps, model=chosen, message_history=_messages(history), timeout=timeout
+            prompt, deps=deps, model=chosen, message_history=messages, timeout=timeout
         ) as run:
             node = run.next_node
             while not isinstance(node, End):
@@ -120,6 +126,5 @@ def _messages(history: list[Turn]) -> list[ModelMessage]:
         if turn.role == "user":
             messages.append(ModelRequest(parts=[UserPromptPart(turn.text)]))
         elif turn.text.strip():
-            text = re.sub(r"\s*\[\d{1,3}\]", "", turn.text)
-            messages.append(ModelResponse(parts=[TextPart(text)]))
+            messages.append(ModelResponse(parts=[TextPart(markers.plain(turn.text))]))
     return messages

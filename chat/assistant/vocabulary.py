@@ -4,7 +4,8 @@ ready documents) that use it, by stem.
 The assistant weighs a question's words by it (a word few passages use says more about
 what is asked than one most use). It is counted once per process and counted again
 when the set of ready chunks changes (an ingest, a re-ingest or a deletion changes
-their number or their highest id); checking that costs one small query per question.
+their number or their highest id), which ``knowledge.freshness`` checks at most once a
+second, not for every question.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Count, Max
-
+from knowledge import freshness
 from knowledge.models import Chunk, Document
 from knowledge.words import stems
 
@@ -43,12 +43,18 @@ class Vocabulary:
 EMPTY = Vocabulary(0, {})
 
 
+def _ready():
+    return Chunk.objects.filter(document__status=Document.Status.READY)
+
+
+_version = freshness.Version(_ready)
+
+
 def current() -> Vocabulary:
     """The vocabulary of the ready chunks, counted again only if they changed."""
     global _cached
-    ready = Chunk.objects.filter(document__status=Document.Status.READY)
-    stats = ready.aggregate(count=Count("id"), last=Max("id"))
-    version = (stats["count"], stats["last"])
+    ready = _ready()
+    version = _version.current()
     cached = _cached
     if cached is not None and cached.version == version:
         return cached

@@ -18,10 +18,11 @@ from .scoring import Reading, Unit, matches
 LONG_UNIT = 600  # characters: a longer unit is shortened to the clauses that answer
 KEPT_CLAUSES = 2  # ... its first clause and this many more
 _STOP_AT_END = re.compile(r"([.!?:;])([\"')\]]?)$")
-# A regulation's paragraph label at the start of a sentence ("(C) ", "(2) ") and the
+# A regulation's paragraph label at the start of a sentence ("(C) ", "(2) ", "and (2) "
+# where an inline list's items are joined) and the
 # cross-reference that opens many of its sentences ("Except as specified in ¶ (D) of
 # this section, "): the crew needs the rule, not where its exceptions are.
-_LABEL = re.compile(r"^\((?:[A-Z]|\d{1,2}|[a-z]{1,3})\)\s+")
+_LABEL = re.compile(r"^(?:(?:and|or)\s+)?\((?:[A-Z]|\d{1,2}|[a-z]{1,3})\)\s+")
 _EXCEPT = re.compile(
     r"^Except (?:as|when|where) (?:specified|provided|allowed|otherwise)[^,]{0,160}?"
     r"(?:section|§\s*[\d.-]+|\)),\s+(?=\S)",

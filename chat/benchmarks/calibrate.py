@@ -13,7 +13,9 @@ a required fact and sits where the answer is. Then:
 - the closeness threshold: the highest that keeps this set's false declines at
   ``MAX_FALSE_DECLINES`` or less.
 
-Both are printed beside what the numbers in use give on the same set. Fit on one set
+Both are printed beside what the numbers in use give on the same set, and beside the
+ceiling any weights could reach: the share of required facts stated by some unit read
+where the answer is (``facts_in_passages_read``). Fit on one set
 and check on another (``bench chat`` on both) before copying them into calibration.py.
 """
 
@@ -62,6 +64,9 @@ def run(options: dict, log=None) -> dict:
     ]
     return {
         "questions": len(cases),
+        # What any ordering of the units could reach: the facts some unit read states
+        # where the answer is. Below it, the loss is in choosing; above, in search.
+        "facts_in_passages_read": _facts_read(data),
         "in_use": {
             "unit_weights": dict(zip(names, in_use.round(3).tolist(), strict=True)),
             "closeness": calibration.CLOSENESS,
@@ -132,6 +137,15 @@ def _unit_figures(data, names: list[str], weights: np.ndarray) -> dict:
         "facts_in_best_three": round(stated / total, 3) if total else None,
         "best_unit_in_place": round(placed / judged, 3) if judged else None,
     }
+
+
+def _facts_read(data) -> float | None:
+    stated = total = 0
+    for answerable, _, facts, count, _ in data:
+        if answerable:
+            stated += len(set().union(*facts))
+            total += count
+    return round(stated / total, 3) if total else None
 
 
 def _search(data, names, start: np.ndarray, steps: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from knowledge import services, vectors
 from knowledge.ingest.detect import NAME_KINDS
-from knowledge.models import Document
+from knowledge.models import Chunk, Document
 
 SHARED_CORPUS = Path(settings.BASE_DIR).parent / "shared" / "corpus"
 
@@ -54,8 +54,6 @@ def grow(paths: list[Path], target: int) -> None:
     """Add copies of the text documents (each with a store line of its own, so each is
     a new document), embeddings included, until the index holds ``target`` chunks: the
     latency a larger estate of binders would see."""
-    from knowledge.models import Chunk
-
     texts = [p for p in paths if p.suffix.lower() in {".md", ".txt"}]
     if not texts:
         raise ValueError("growing the index needs text or Markdown documents to copy")

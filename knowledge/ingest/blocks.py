@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-ITEM_RE = re.compile(r"^(\d{1,2}[.)]|\([A-Za-z0-9]{1,4}\)|[•▪●◦\-–*])\s+\S")
+# A list item's label: "1." "2)" "(3)" "(b)" "(iv)" or a bullet. A number of three
+# digits in parentheses opens a line of a chart's values ("(131) 89 56.1 ..."), not an item.
+ITEM_RE = re.compile(r"^(\d{1,2}[.)]|\((?:\d{1,2}|[A-Za-z]{1,4})\)|[•▪●◦\-–*])\s+\S")
 NUMBERED_HEADING_RE = re.compile(r"^(\d+(?:[.-]\d+)*\.?)\s+[A-Z]")
 
 

@@ -20,6 +20,15 @@ def decode(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def markdown_title(data: bytes) -> str:
+    """The text of the file's first top-level heading (``# Title``), or "" without one."""
+    for line in decode(data).split("\n"):
+        heading = MD_HEADING.match(line.strip())
+        if heading and len(heading.group(1)) == 1 and heading.group(2):
+            return heading.group(2)
+    return ""
+
+
 def markdown_blocks(text: str) -> list[Block]:
     blocks: list[Block] = []
     para: list[str] = []

@@ -7,6 +7,8 @@ import statistics
 import time
 from collections.abc import Callable, Iterable
 
+from knowledge.search import search as find_passages
+
 
 def latency(
     queries: Iterable[str],
@@ -21,8 +23,7 @@ def latency(
     Returns ``{"count", "p50_ms", "p95_ms", "max_ms", "mean_ms"}`` over all timed calls.
     One untimed call per query first warms caches unless ``warmup`` is false.
     """
-    if search is None:
-        from knowledge.search import search
+    search = search or find_passages
     queries = list(queries)
     if not queries or repeat < 1:
         raise ValueError("latency needs at least one query and repeat >= 1")

@@ -177,6 +177,7 @@ def analyze(connection) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {CHUNK_TABLE}, knowledge_document")
+    # Here, not at the top: postgres reads this module's names as it is imported.
     from knowledge.search import postgres
 
     postgres.forget_statistics()

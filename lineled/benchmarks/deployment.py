@@ -1,7 +1,11 @@
-"""A private deployment to attack: ``manage.py serve`` on a free loopback port, made like
-``make run``'s (embedded profile, DEBUG off, one worker with its pool, beat, the
-watchdog) but on the benchmark sandbox's database and a var folder of its own, so its
-media, broker queue and secret never touch the store's.
+"""A private deployment to attack or load: ``manage.py serve`` on a free loopback port,
+made like ``make run``'s (embedded profile, DEBUG off, one worker with its pool, beat,
+the watchdog) but on the benchmark sandbox's database and a var folder of its own, so
+its media, broker queue and secret never touch the store's.
+
+``redis=True`` (``bench load`` in the services profile) gives it this environment's
+Redis for its channel layer and cache, under key prefixes of its own, so that several
+web processes share them; it then runs no worker, whose broker would be the store's.
 
 The benchmark's own process shares the database: it makes the accounts and sessions an
 attack needs, and reads what an attack left behind, through the ORM.
@@ -67,11 +71,18 @@ class Account:
 
 
 class Deployment:
-    """``serve`` started on ``var``; ``worker=False`` serves the web app alone."""
+    """``serve`` started on ``var``; ``worker=False`` serves the web app alone, ``web``
+    is its number of web processes (None: serve's default)."""
 
-    def __init__(self, var: Path, *, worker: bool = True):
+    def __init__(
+        self, var: Path, *, worker: bool = True, web: int | None = None, redis: bool = False
+    ):
+        if redis and worker:
+            raise ValueError("a deployment on the store's Redis runs no worker")
         self.var = var
         self.worker = worker
+        self.web = web
+        self.redis = redis
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.origin = self.base  # what a page of this deployment sends as its Origin
@@ -95,11 +106,15 @@ class Deployment:
             # The same texts' embeddings, computed once for the store and reused.
             LINELED_EMBED_CACHE=settings.EMBED_CACHE or "off",
         )
+        if self.redis:
+            prefix = f"lineled-bench-{self.port}"
+            env.update(REDIS_URL=settings.REDIS_URL, CHANNELS_PREFIX=prefix, CACHE_PREFIX=prefix)
         return env
 
     def start(self) -> None:
         argv = [sys.executable, str(settings.BASE_DIR / "manage.py"), "serve"]
         argv += ["--port", str(self.port)] + ([] if self.worker else ["--no-worker"])
+        argv += ["--web", str(self.web)] if self.web else []
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
                 argv,
@@ -118,6 +133,24 @@ class Deployment:
         if self.worker:
             left = max(1.0, deadline - time.monotonic())
             wait_for_line(self.log, " ready.", timeout=left, process=self.process)
+        # The first web process up answers; each of the others says so once it has loaded.
+        while self.log.read_text(errors="replace").count("Started server process") < (
+            self.web or 1
+        ):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not every web process started:\n{self.tail()}")
+            time.sleep(0.2)
+
+    def up(self) -> float:
+        """``start()`` for a benchmark: the seconds it took, or ValueError with the end of
+        the log when it did not start (stopped then)."""
+        began = time.monotonic()
+        try:
+            self.start()
+        except (RuntimeError, TimeoutError):
+            self.stop()
+            raise ValueError(f"the private deployment did not start:\n{self.tail()}") from None
+        return time.monotonic() - began
 
     def stop(self) -> None:
         if self.process is not None:
@@ -136,7 +169,7 @@ class Deployment:
         user = get_user_model().objects.create_user(username, password=password or None)
         if role is not None:
             services.set_role(user, role)
-        _, token = services.create_token(user, "bench abuse")
+        _, token = services.create_token(user, "bench")
         return Account(username, user.pk, _session_for(user), token, password)
 
     def client(self, account: Account | None = None, *, timeout: float = 10) -> httpx.Client:
@@ -155,7 +188,8 @@ class Deployment:
     # --- Processes ---------------------------------------------------------------------
 
     def processes(self) -> dict[str, list[int]]:
-        """The deployment's processes by part: web, worker (the main process), pool (its
+        """The deployment's processes by part: web (those that serve: uvicorn, or its
+        worker processes when it has several), worker (the main process), pool (its
         children, which run the tasks), beat, watch."""
         found: dict[str, list[int]] = {"web": [], "worker": [], "pool": [], "beat": [], "watch": []}
         if self.process is None:
@@ -164,7 +198,8 @@ class Deployment:
         for pid in _children(table, self.process.pid):
             command = table[pid][1]
             if "uvicorn" in command:
-                found["web"].append(pid)
+                workers = [c for c in _children(table, pid) if "spawn_main" in table[c][1]]
+                found["web"] += workers or [pid]
             elif "celery" in command and " worker" in command:
                 found["worker"].append(pid)
                 found["pool"] += _children(table, pid)
@@ -228,6 +263,16 @@ def _process_table() -> dict[int, tuple[int, str]]:
 
 def _children(table: dict[int, tuple[int, str]], pid: int) -> list[int]:
     return sorted(child for child, (parent, _) in table.items() if parent == pid)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time ``pid`` has used, user and system; 0 once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory_mb(pid: int) -> tuple[float, float]:

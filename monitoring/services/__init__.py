@@ -4,20 +4,20 @@ these (``from monitoring import services``).
 - ``sampling``: compute every metric from what was recorded and store the samples;
 - ``alerts``: apply the rules (open, escalate, resolve), acknowledge, edit rules;
 - ``notifications``: email and webhook messages about alerts, sent and retried;
-- ``reads``: what the API, the dashboard and ``/metrics`` show.
+- ``reads``: what the API, the dashboard and ``/metrics`` show, as the API's schemas.
+
+They import downward only: sampling uses alerts, notifications and reads; alerts uses
+notifications; notifications and reads use none of the others.
 """
 
 from monitoring.services.alerts import (
     RULE_FIELDS,
     acknowledge,
-    alert_json,
-    alerts,
     check_rule,
     ensure_defaults,
     evaluate,
     format_value,
     resolve,
-    rules,
     update_rule,
 )
 from monitoring.services.notifications import (
@@ -27,23 +27,24 @@ from monitoring.services.notifications import (
     retry_notification,
 )
 from monitoring.services.reads import (
+    SAMPLE_TASK,
+    alerts,
     dashboard,
     knowledge_gaps,
     last_validation,
     latest,
     overall_status,
     retrieval_health,
-    rule_json,
+    rules,
+    sample_every,
     series,
 )
 from monitoring.services.sampling import (
     PROBES,
-    SAMPLE_TASK,
     TRAFFIC,
     SamplePass,
     prune,
     sample,
-    sample_every,
     sample_if_due,
 )
 
@@ -54,7 +55,6 @@ __all__ = [
     "TRAFFIC",
     "SamplePass",
     "acknowledge",
-    "alert_json",
     "alerts",
     "check_rule",
     "dashboard",
@@ -72,7 +72,6 @@ __all__ = [
     "resolve",
     "retrieval_health",
     "retry_notification",
-    "rule_json",
     "rules",
     "sample",
     "sample_every",

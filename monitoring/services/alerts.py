@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from ninja import Schema
 
 from lineled import notify
 from lineled.errors import Conflict, Invalid, NotFound
 from lineled.roles import Role
 from monitoring import metrics
-from monitoring.models import Alert, AlertRule, MetricSample, Notification
+from monitoring.defaults import seed_probes, seed_rules
+from monitoring.models import Alert, AlertRule, MetricSample, Notification, Probe
+from monitoring.schemas import AlertEventOut
 from monitoring.services import notifications
 
 
@@ -144,60 +147,9 @@ def _get_alert(alert_id, lock: bool = False) -> Alert:
     return alert
 
 
-def alerts(
-    state: str | None = None,
-    severity: str | None = None,
-    metric: str | None = None,
-    limit: int = 100,
-):
-    rows = Alert.objects.select_related("acknowledged_by", "resolved_by")
-    if state == "open":
-        rows = rows.filter(resolved_at__isnull=True, acknowledged_at__isnull=True)
-    elif state == "acknowledged":
-        rows = rows.filter(resolved_at__isnull=True, acknowledged_at__isnull=False)
-    elif state == "resolved":
-        rows = rows.filter(resolved_at__isnull=False)
-    elif state == "active":
-        rows = rows.filter(resolved_at__isnull=True)
-    elif state:
-        raise Invalid("state must be open, acknowledged, active or resolved")
-    if severity:
-        if severity not in Alert.Severity.values:
-            raise Invalid("severity must be warning or critical")
-        rows = rows.filter(severity=severity)
-    if metric:
-        rows = rows.filter(metric=metric)
-    return rows[: max(1, min(limit, 1000))]
-
-
-def alert_json(alert: Alert) -> dict:
-    return {
-        "id": alert.pk,
-        "metric": alert.metric,
-        "severity": alert.severity,
-        "state": alert.state,
-        "message": alert.message,
-        "value": alert.value,
-        "worst": alert.worst,
-        "opened_at": alert.opened_at,
-        "escalated_at": alert.escalated_at,
-        "acknowledged_at": alert.acknowledged_at,
-        "acknowledged_by": alert.acknowledged_by.username if alert.acknowledged_by else None,
-        "resolved_at": alert.resolved_at,
-        "resolved_by": alert.resolved_by.username if alert.resolved_by else None,
-    }
-
-
-def rules():
-    return AlertRule.objects.all()
-
-
 def ensure_defaults() -> None:
     """Give every metric of ``defaults.RULES`` its rule, and seed the probes if there
     are none (what migration 0002 does; for a database emptied since)."""
-    from monitoring.defaults import seed_probes, seed_rules
-    from monitoring.models import Probe
-
     seed_rules(AlertRule)
     seed_probes(Probe)
 
@@ -245,20 +197,13 @@ def check_rule(rule: AlertRule) -> None:
 
 def _changed(alert: Alert, event: str, *, notify_channels: bool = True) -> None:
     if notify_channels:
-        for notification in notifications.create_for(alert, event):
-            transaction.on_commit(lambda pk=notification.pk: notifications.enqueue(pk))
-    broadcast(
-        "monitoring.alert",
-        {
-            "id": alert.pk,
-            "metric": alert.metric,
-            "severity": alert.severity,
-            "state": alert.state,
-            "event": event,
-        },
+        notifications.notify(alert, event)
+    change = AlertEventOut(
+        id=alert.pk, metric=alert.metric, severity=alert.severity, state=alert.state, event=event
     )
+    broadcast("monitoring.alert", change)
 
 
-def broadcast(kind: str, payload: dict) -> None:
+def broadcast(kind: str, payload: Schema) -> None:
     """Tell ops browsers, once the transaction commits (a failed push is only logged)."""
-    notify.send(notify.role_group(Role.OPS), kind, payload)
+    notify.send(notify.role_group(Role.OPS), kind, payload.model_dump(mode="json"))

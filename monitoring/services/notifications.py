@@ -1,7 +1,9 @@
 """Email and webhook notifications of alert changes, sent by a task and retried.
 
 Each is a ``Notification`` row first, so a slow or failing mail server or chat tool
-never holds up sampling, and what was sent (or why not) is on record.
+never holds up sampling, and what was sent (or why not) is on record. The task that
+sends one lives here, beside what it runs: alerts queue it, and nothing it runs queues
+anything back.
 """
 
 from __future__ import annotations
@@ -9,37 +11,49 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import httpx
+from celery import shared_task
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db.models import F
 from django.utils import timezone
 
 from lineled.errors import NotFound
 from monitoring.models import Alert, Notification
+from monitoring.schemas import NotificationOut
 
 logger = logging.getLogger(__name__)
 
 
-def create_for(alert: Alert, event: str) -> list[Notification]:
+def notify(alert: Alert, event: str) -> list[Notification]:
+    """A notification of the change for each channel configured, each sent by a worker
+    once the transaction commits (when the broker is down, the watchdog sends it)."""
     wanted = []
     if settings.ALERT_EMAILS:
         wanted.append((Notification.Channel.EMAIL, ", ".join(settings.ALERT_EMAILS)))
     if settings.ALERT_WEBHOOK_URL:
         wanted.append((Notification.Channel.WEBHOOK, settings.ALERT_WEBHOOK_URL))
-    return [
-        Notification.objects.create(alert=alert, event=event, channel=channel, target=target)
-        for channel, target in wanted
-    ]
-
-
-def enqueue(notification_id: int) -> None:
-    from monitoring.tasks import deliver_notification
-
-    try:
-        deliver_notification.delay(notification_id)
-    except Exception:  # the broker is down: the watchdog delivers it later
-        logger.warning(
-            "could not queue notification %s; it stays pending", notification_id, exc_info=True
+    created = []
+    for channel, target in wanted:
+        notification = Notification.objects.create(
+            alert=alert, event=event, channel=channel, target=target
         )
+        deliver_notification.delay_on_commit(notification.pk)
+        created.append(notification)
+    return created
+
+
+@shared_task(
+    name="monitoring.deliver_notification",
+    bind=True,
+    max_retries=8,
+    ignore_result=True,
+    robust_on_commit=True,  # deliver_due (the watchdog) sends what was never queued
+)
+def deliver_notification(self, notification_id: int) -> None:
+    """Send one alert notification; a failure is recorded and tried again later."""
+    if deliver(notification_id) == Notification.Status.PENDING:
+        raise self.retry(countdown=_seconds_to_next_attempt(notification_id))
 
 
 def deliver(notification_id: int) -> str:
@@ -76,6 +90,13 @@ def deliver(notification_id: int) -> str:
     return notification.status
 
 
+def _seconds_to_next_attempt(notification_id: int) -> int:
+    row = Notification.objects.filter(pk=notification_id).values("next_attempt_at").first()
+    if row is None:
+        return 60
+    return max(1, int((row["next_attempt_at"] - timezone.now()).total_seconds()))
+
+
 def deliver_due() -> int:
     """Send every pending notification whose time has come (the watchdog's backstop)."""
     due = Notification.objects.filter(
@@ -91,37 +112,25 @@ def retry_notification(notification_id: int) -> str:
     return deliver(notification_id)
 
 
-def notification_payload(notification: Notification) -> dict:
-    from monitoring.services.alerts import alert_json  # alerts imports this module
-
+def notification_payload(notification: Notification) -> NotificationOut:
     alert = notification.alert
-    return {
-        "event": notification.event,
-        "alert": {
-            **alert_json(alert),
-            "opened_at": alert.opened_at.isoformat(),
-            "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-            "escalated_at": alert.escalated_at.isoformat() if alert.escalated_at else None,
-            "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
-        },
-        "text": f"[Line Lead] {notification.event}: {alert.message}",
-    }
+    return NotificationOut(
+        event=notification.event,
+        alert=alert,
+        text=f"[Line Lead] {notification.event}: {alert.message}",
+    )
 
 
 def _send(notification: Notification) -> None:
     payload = notification_payload(notification)
     alert = notification.alert
     if notification.channel == Notification.Channel.EMAIL:
-        from django.core.mail import send_mail
-
         send_mail(
             subject=f"[Line Lead] {alert.severity} alert {notification.event}: {alert.metric}",
-            message=payload["text"],
+            message=payload.text,
             from_email=None,
             recipient_list=[a.strip() for a in notification.target.split(",") if a.strip()],
         )
     else:
-        import httpx
-
-        response = httpx.post(notification.target, json=payload, timeout=10)
+        response = httpx.post(notification.target, json=payload.model_dump(mode="json"), timeout=10)
         response.raise_for_status()

@@ -1,24 +1,39 @@
-"""Read models for the API, the dashboard and ``/metrics``."""
+"""Read models for the API, the dashboard and ``/metrics``, as the API's schemas; and the
+reads the other services share (how often sampling runs, the overall status)."""
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
+from knowledge.models import Chunk, Document, SearchEvent
+from knowledge.search import get_backend, search
 from lineled.errors import Invalid, NotFound
 from monitoring import metrics, probes
+from monitoring.gaps import declined_groups
 from monitoring.models import Alert, AlertRule, MetricSample, SamplerState
-from monitoring.services.alerts import alert_json, alerts
-from monitoring.services.sampling import sample_every
+from monitoring.schemas import (
+    DashboardOut,
+    GapOut,
+    MetricOut,
+    OpenAlertsOut,
+    RetrievalCheckOut,
+    RetrievalOut,
+    RuleSummaryOut,
+    SampleOut,
+    StatusOut,
+    ValidationOut,
+)
+from validation import readiness
 
-logger = logging.getLogger(__name__)
+SAMPLE_TASK = "sample-metrics"
 
 
-def latest() -> list[dict]:
+def latest() -> list[MetricOut]:
     rules_by_metric = {r.metric: r for r in AlertRule.objects.all()}
     out = []
     for metric in metrics.ALL:
@@ -26,42 +41,57 @@ def latest() -> list[dict]:
         rule = rules_by_metric.get(metric.name)
         value = row.value if row else None
         out.append(
-            {
-                "name": metric.name,
-                "label": metric.label,
-                "unit": metric.unit,
-                "description": metric.description,
-                "kind": metric.kind,
-                "value": value,
-                "count": row.count if row else 0,
-                "window_s": row.window_s if row else 0,
-                "sampled_at": row.sampled_at if row else None,
-                "detail": row.detail if row else {},
-                "level": rule.level(value, row.count) if rule and rule.enabled and row else None,
-                "rule": rule_json(rule) if rule else None,
-            }
+            MetricOut(
+                name=metric.name,
+                label=metric.label,
+                unit=metric.unit,
+                description=metric.description,
+                kind=metric.kind,
+                value=value,
+                count=row.count if row else 0,
+                window_s=row.window_s if row else 0,
+                sampled_at=row.sampled_at if row else None,
+                detail=row.detail if row else {},
+                level=rule.level(value, row.count) if rule and rule.enabled and row else None,
+                rule=RuleSummaryOut.from_orm(rule) if rule else None,
+            )
         )
     return out
 
 
-def rule_json(rule: AlertRule) -> dict:
-    return {
-        "id": rule.pk,
-        "metric": rule.metric,
-        "description": rule.description,
-        "direction": rule.direction,
-        "warning": rule.warning,
-        "critical": rule.critical,
-        "fire_after": rule.fire_after,
-        "resolve_after": rule.resolve_after,
-        "min_count": rule.min_count,
-        "enabled": rule.enabled,
-    }
+def rules():
+    return AlertRule.objects.all()
+
+
+def alerts(
+    state: str | None = None,
+    severity: str | None = None,
+    metric: str | None = None,
+    limit: int = 100,
+):
+    rows = Alert.objects.select_related("acknowledged_by", "resolved_by")
+    if state == "open":
+        rows = rows.filter(resolved_at__isnull=True, acknowledged_at__isnull=True)
+    elif state == "acknowledged":
+        rows = rows.filter(resolved_at__isnull=True, acknowledged_at__isnull=False)
+    elif state == "resolved":
+        rows = rows.filter(resolved_at__isnull=False)
+    elif state == "active":
+        rows = rows.filter(resolved_at__isnull=True)
+    elif state:
+        raise Invalid("state must be open, acknowledged, active or resolved")
+    if severity:
+        if severity not in Alert.Severity.values:
+            raise Invalid("severity must be warning or critical")
+        rows = rows.filter(severity=severity)
+    if metric:
+        rows = rows.filter(metric=metric)
+    return rows[: max(1, min(limit, 1000))]
 
 
 def series(
     name: str, since: datetime | None = None, until: datetime | None = None, step: int = 0
-) -> list:
+) -> list[SampleOut]:
     """The samples of ``name`` in the range, oldest first; with ``step`` (seconds), one
     point per step instead: the mean of the values there were, the events summed."""
     if step and not 60 <= step <= 86400:
@@ -79,10 +109,12 @@ def series(
         .order_by("sampled_at")
         .only("value", "count", "sampled_at", "name", "window_s")[:20000]
     )
-    return _bucketed(rows, since, step) if step else rows
+    if step:
+        return _bucketed(rows, since, step)
+    return [SampleOut.from_orm(row) for row in rows]
 
 
-def _bucketed(rows: list[MetricSample], since: datetime, step: int) -> list[dict]:
+def _bucketed(rows: list[MetricSample], since: datetime, step: int) -> list[SampleOut]:
     buckets: dict[int, list[MetricSample]] = {}
     for row in rows:
         buckets.setdefault(int((row.sampled_at - since).total_seconds() // step), []).append(row)
@@ -90,19 +122,30 @@ def _bucketed(rows: list[MetricSample], since: datetime, step: int) -> list[dict
     for _, group in sorted(buckets.items()):
         known = [r.value for r in group if r.value is not None]
         points.append(
-            {
-                "name": group[-1].name,
-                "value": round(sum(known) / len(known), 4) if known else None,
-                "count": sum(r.count for r in group),
-                "window_s": group[-1].window_s,
-                "sampled_at": group[-1].sampled_at,
-                "samples": len(group),
-            }
+            SampleOut(
+                name=group[-1].name,
+                value=round(sum(known) / len(known), 4) if known else None,
+                count=sum(r.count for r in group),
+                window_s=group[-1].window_s,
+                sampled_at=group[-1].sampled_at,
+                samples=len(group),
+            )
         )
     return points
 
 
-def overall_status() -> dict:
+def sample_every() -> float | None:
+    """Seconds between samples: the beat schedule's, as edited in the admin (None when
+    ops disabled it there), or the setting before beat has written its schedule."""
+    task = PeriodicTask.objects.filter(name=SAMPLE_TASK).select_related("interval").first()
+    if task is None or task.interval is None:
+        return settings.MONITORING_SAMPLE_SECONDS
+    if not task.enabled:
+        return None
+    return task.interval.every * metrics.UNIT_SECONDS[task.interval.period]
+
+
+def overall_status() -> StatusOut:
     state = SamplerState.objects.filter(pk=1).first()
     last = state.last_finished_at if state else None
     open_alerts = Alert.objects.open()
@@ -118,76 +161,65 @@ def overall_status() -> dict:
         status = "stale"
     else:
         status = "ok"
-    return {
-        "status": status,
-        "open_alerts": counts,
-        "last_sampled_at": last,
-        "sample_every_s": every,
-    }
+    return StatusOut(
+        status=status,
+        open_alerts=OpenAlertsOut(**counts),
+        last_sampled_at=last,
+        sample_every_s=every,
+    )
 
 
-def retrieval_health(check: bool = False) -> dict:
-    from knowledge.models import Chunk, Document, SearchEvent
-    from knowledge.search import get_backend, search
-
+def retrieval_health(check: bool = False) -> RetrievalOut:
     hour = timezone.now() - timedelta(hours=1)
     events = SearchEvent.objects.filter(created_at__gte=hour)
     by_outcome = {o: events.filter(outcome=o).count() for o in SearchEvent.Outcome.values}
-    last_error = events.exclude(error="").values("created_at", "backend", "error").first()
-    result = {
-        "backend": get_backend().name,
-        "ragie_configured": bool(getattr(settings, "RAGIE_API_KEY", "")),
-        "local": {
+    return RetrievalOut(
+        backend=get_backend().name,
+        ragie_configured=bool(getattr(settings, "RAGIE_API_KEY", "")),
+        local={
             "documents_ready": Document.objects.filter(status=Document.Status.READY).count(),
             "chunks": Chunk.objects.count(),
         },
-        "last_hour": {"searches": sum(by_outcome.values()), **by_outcome},
-        "last_error": last_error,
-        "check": None,
-    }
-    if check:
-        started = time.perf_counter()
-        try:
-            found = search(probes.IDLE_SEARCH, top_k=3)
-            result["check"] = {"ok": True, "results": len(found)}
-        except Exception as exc:
-            result["check"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
-        result["check"]["ms"] = round((time.perf_counter() - started) * 1000, 1)
-        fell_back = SearchEvent.objects.order_by("-pk").values_list("outcome", flat=True).first()
-        result["check"]["outcome"] = fell_back
-    return result
+        last_hour={"searches": sum(by_outcome.values()), **by_outcome},
+        last_error=events.exclude(error="").values("created_at", "backend", "error").first(),
+        check=_check_search() if check else None,
+    )
 
 
-def knowledge_gaps(days: int = 30, limit: int = 20) -> list[dict]:
-    from monitoring.gaps import declined_groups
+def _check_search() -> RetrievalCheckOut:
+    """A test search now, timed, and how it was recorded (ok, fallback or error)."""
+    started = time.perf_counter()
+    try:
+        found = search(probes.IDLE_SEARCH, top_k=3)
+        result = {"ok": True, "results": len(found)}
+    except Exception as exc:
+        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return RetrievalCheckOut(
+        **result,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+        outcome=SearchEvent.objects.order_by("-pk").values_list("outcome", flat=True).first(),
+    )
 
+
+def knowledge_gaps(days: int = 30, limit: int = 20) -> list[GapOut]:
     if not 1 <= days <= 365 or not 1 <= limit <= 200:
         raise Invalid("days is 1-365 and limit 1-200")
-    return declined_groups(timezone.now() - timedelta(days=days), limit)
+    return [
+        GapOut(**group) for group in declined_groups(timezone.now() - timedelta(days=days), limit)
+    ]
 
 
-def last_validation() -> dict | None:
-    """The newest validation run's verdict, once the validation app records runs."""
-    from django.apps import apps
-
-    try:
-        run_model = apps.get_model("validation", "Run")
-    except LookupError:
-        return None
-    run = run_model.objects.order_by("-pk").first()
-    if run is None:
-        return None
-    return {
-        f: getattr(run, f, None)
-        for f in ("id", "readiness", "score", "success_rate", "finished_at")
-    }
+def last_validation() -> ValidationOut | None:
+    """The newest validation run, whatever its state, as the dashboard shows it."""
+    run = readiness.latest_run()
+    return ValidationOut.from_orm(run) if run else None
 
 
-def dashboard() -> dict:
-    return {
-        "status": overall_status(),
-        "metrics": latest(),
-        "alerts": [alert_json(a) for a in alerts(state="active")],
-        "gaps": knowledge_gaps(limit=5),
-        "validation": last_validation(),
-    }
+def dashboard() -> DashboardOut:
+    return DashboardOut(
+        status=overall_status(),
+        metrics=latest(),
+        alerts=list(alerts(state="active")),
+        gaps=knowledge_gaps(limit=5),
+        validation=last_validation(),
+    )

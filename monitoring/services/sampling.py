@@ -16,10 +16,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from knowledge.models import SearchEvent
 from monitoring import metrics, probes
 from monitoring.models import Alert, MetricSample, SamplerState
+from monitoring.schemas import SampledOut
 from monitoring.services.alerts import broadcast, evaluate
 from monitoring.services.notifications import deliver_due
+from monitoring.services.reads import overall_status, sample_every
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +89,7 @@ def sample(*, force: bool = False, probes: bool | None = None) -> SamplePass:
     if due:
         fields["last_probe_at"] = now
     SamplerState.objects.filter(pk=state.pk).update(**fields)
-    from monitoring.services.reads import overall_status  # reads imports this module
-
-    broadcast(
-        "monitoring.sampled", {"sampled_at": now.isoformat(), "status": overall_status()["status"]}
-    )
+    broadcast("monitoring.sampled", SampledOut(sampled_at=now, status=overall_status().status))
     return SamplePass(samples, changed, round(duration, 1))
 
 
@@ -109,22 +108,6 @@ def _claim(now: datetime, force: bool) -> SamplerState | None:
         .update(last_started_at=now)
     )
     return state if claimed else None
-
-
-SAMPLE_TASK = "sample-metrics"
-
-
-def sample_every() -> float | None:
-    """Seconds between samples: the beat schedule's, as edited in the admin (None when
-    ops disabled it there), or the setting before beat has written its schedule."""
-    from django_celery_beat.models import PeriodicTask
-
-    task = PeriodicTask.objects.filter(name=SAMPLE_TASK).select_related("interval").first()
-    if task is None or task.interval is None:
-        return settings.MONITORING_SAMPLE_SECONDS
-    if not task.enabled:
-        return None
-    return task.interval.every * metrics.UNIT_SECONDS[task.interval.period]
 
 
 def _probes_due(state: SamplerState, now: datetime) -> bool:
@@ -153,8 +136,6 @@ def _measure(now: datetime, with_probes: bool) -> list[MetricSample]:
 
 def _search_if_idle() -> None:
     """With no search in the window, one probe search: retrieval is still measured."""
-    from knowledge.models import SearchEvent
-
     start = timezone.now() - timedelta(minutes=settings.MONITORING_WINDOW_MINUTES)
     if not SearchEvent.objects.filter(created_at__gte=start).exists():
         _safely(probes.idle_search)

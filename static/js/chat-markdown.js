@@ -9,7 +9,9 @@
   var ITEM_UL = /^\s{0,3}[-*•]\s+(.*)$/;
   var HEADING = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/;
   var CONTINUED = /^\s{2,}\S/;
-  var MARKERS = /\[(\d{1,2}(?:\s*[,–-]\s*\d{1,2})*)\]/g;
+  // Citation markers, the shape chat/markers.py gives them (ANY): "[3]", "[1, 2]",
+  // "[1–3]", "[^1]". Answers are written with "[n]"; remote models may group them.
+  var MARKERS = /\[(\^?\d{1,3}(?:\s*[,–-]\s*\^?\d{1,3})*)\]/g;
 
   function escapeHtml(text) {
     return text
@@ -30,7 +32,7 @@
   // "1, 2" and "1-3" both become one chip per source.
   function ranks(list) {
     var out = [];
-    list.split(/\s*,\s*/).forEach(function (part) {
+    list.replace(/\^/g, "").split(/\s*,\s*/).forEach(function (part) {
       var range = part.split(/\s*[–-]\s*/);
       var from = Number(range[0]);
       var to = Number(range[range.length - 1]);

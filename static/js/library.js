@@ -1,10 +1,11 @@
-// Document library: uploads with real progress, ingestion progress polled from the
-// API, and the edit, re-ingest and delete actions. Plain JS, no build step.
+// Document library: uploads with real progress, the edit, re-ingest and delete actions,
+// and the documents' rows, which only the server draws (knowledge/_document_row.html).
+// A row asks for itself again through htmx (static/vendor/htmx/): every 1.5 s while its
+// document is queued or being ingested, and when an action here changed it ("refresh");
+// a new document's row is asked for the same way. The upload list reads the rows.
+// Plain JS, no build step.
 (function () {
   "use strict";
-
-  var POLL_MS = 1500;
-  var ACTIVE = { queued: true, processing: true };
 
   var form = document.getElementById("upload-form");
   if (!form) return;
@@ -12,7 +13,8 @@
   var csrf = window.LineLeadApi.csrfToken();
   var parse = window.LineLeadApi.parse;
   var request = window.LineLeadApi.request;
-  var config = JSON.parse(document.getElementById("library-labels").textContent);
+  var problem = window.LineLeadApi.problem;
+  var limits = JSON.parse(document.getElementById("upload-limits").textContent);
   var input = document.getElementById("file-input");
   var chooser = document.getElementById("choose-files");
   var dropzone = document.getElementById("dropzone");
@@ -20,7 +22,6 @@
   var uploadList = document.getElementById("uploads");
   var table = document.getElementById("documents");
   var tbody = table.tBodies[0];
-  var rowTemplate = document.getElementById("document-row");
   var emptyState = document.getElementById("empty-state");
   var countLabel = document.getElementById("document-count");
   var message = document.getElementById("library-message");
@@ -31,40 +32,9 @@
 
   var queue = [];
   var uploading = false;
-  var watched = {}; // document id -> true while it is queued or processing
   var uploadItems = {}; // document id -> upload list items that follow it
-  var pollTimer = null;
 
   // --- Small helpers ------------------------------------------------------------
-
-  function problem(status, data) {
-    if (data && data.message) return data.message;
-    if (status === 0) return "the connection was lost; check the network and try again";
-    return "the server answered HTTP " + status;
-  }
-
-  function fileSize(bytes) {
-    if (bytes < 1024) return bytes + (bytes === 1 ? "\u00a0byte" : "\u00a0bytes");
-    var units = ["KB", "MB", "GB"];
-    var size = bytes / 1024;
-    var unit = 0;
-    while (size >= 1024 && unit < units.length - 1) {
-      size /= 1024;
-      unit += 1;
-    }
-    return size.toFixed(1) + "\u00a0" + units[unit];
-  }
-
-  function day(iso) {
-    var options = { month: "short", day: "numeric", year: "numeric" };
-    return new Date(iso).toLocaleDateString("en-US", options);
-  }
-
-  function progressText(doc) {
-    if (doc.status === "queued") return "Waiting to start";
-    if (!doc.page_count) return "Starting";
-    return doc.pages_done + " of " + doc.page_count + " pages";
-  }
 
   function plural(count, word) {
     return count + " " + word + (count === 1 ? "" : "s");
@@ -76,169 +46,106 @@
     message.hidden = false;
   }
 
-  // --- Rows -----------------------------------------------------------------------
+  // --- Rows, drawn by the server ------------------------------------------------------
 
   function rowFor(id) {
     return tbody.querySelector('tr[data-id="' + id + '"]');
   }
 
-  function each(row, name, fn) {
-    Array.prototype.forEach.call(row.querySelectorAll('[data-field="' + name + '"]'), fn);
+  function titleOf(row) {
+    var title = row.querySelector(".doc-title");
+    return title ? title.textContent : "";
   }
 
-  function setText(row, name, text) {
-    each(row, name, function (el) {
-      el.textContent = text;
-    });
+  /** Have the row ask the server for itself again (its hx-trigger "refresh"). */
+  function refresh(row) {
+    window.htmx.trigger(row, "refresh");
   }
 
-  function fillRow(row, doc) {
-    row.dataset.id = doc.id;
-    row.dataset.status = doc.status;
-    row.dataset.kind = doc.kind;
-    each(row, "title", function (el) {
-      el.textContent = el.classList.contains("visually-hidden") ? " " + doc.title : doc.title;
-      if (el.tagName === "A") el.href = doc.url;
-    });
-    row.querySelector('[data-field="open"]').href = doc.url;
-    row.querySelector('[data-field="download"]').href = doc.original_url;
-    setText(row, "filename", doc.filename);
-    setText(row, "kind", config.kind[doc.kind] || doc.kind);
-    setText(row, "size", fileSize(doc.size));
-    each(row, "caption", function (el) {
-      el.textContent = doc.caption;
-      el.hidden = !doc.caption;
-    });
-    each(row, "status", function (el) {
-      el.className = "status status-" + doc.status;
-      el.textContent = config.status[doc.status] || doc.status;
-    });
-    each(row, "progress", function (el) {
-      el.hidden = !ACTIVE[doc.status];
-      var bar = el.querySelector("progress");
-      if (doc.status === "processing" && doc.page_count) {
-        bar.value = Math.round(doc.progress * 100);
-      } else {
-        bar.removeAttribute("value");
-      }
-    });
-    setText(row, "progress-text", progressText(doc));
-    each(row, "error", function (el) {
-      el.textContent = doc.error;
-      el.hidden = doc.status !== "failed";
-    });
-    fillWarnings(row, doc);
-    setText(row, "pages", String(doc.page_count));
-    setText(row, "chunks", String(doc.chunk_count));
-    // Embeddings follow ingestion: until all are stored, search finds some passages by
-    // words only.
-    each(row, "meaning", function (el) {
-      el.hidden = doc.status !== "ready" || doc.vectors_done >= doc.chunk_count;
-      el.textContent = doc.vectors_done + " by meaning so far";
-    });
-    setText(row, "uploaded_by", doc.uploaded_by || "\u2014");
-    each(row, "created_at", function (el) {
-      var time = document.createElement("time");
-      time.dateTime = doc.created_at;
-      time.textContent = day(doc.created_at);
-      el.replaceChildren(time);
-    });
-    row.querySelector('[data-action="reingest"]').disabled = doc.status === "processing";
-  }
-
-  // Sentences written to an AI assistant, with their pages: managers see what the
-  // assistant will not quote.
-  function fillWarnings(row, doc) {
-    var box = row.querySelector('[data-field="warnings"]');
-    var warnings = doc.warnings || [];
-    box.hidden = warnings.length === 0;
-    var items = warnings.map(function (warning) {
-      var item = document.createElement("li");
-      var page = document.createElement("a");
-      page.className = "doc-warning-page";
-      page.href = doc.url + "pages/" + warning.page + "/";
-      page.textContent = "Page " + warning.page;
-      var text = document.createElement("q");
-      text.textContent = warning.text;
-      item.append(page, " ", text);
-      return item;
-    });
-    var list = box.querySelector('[data-field="warning-list"]');
-    list.replaceChildren.apply(list, items);
-    var more = doc.warnings_found > warnings.length;
-    box.querySelector('[data-field="warning-more"]').textContent = more
-      ? doc.warnings_found + " found in all; the first ones are listed."
-      : "";
-  }
-
-  function updateCount() {
-    var count = tbody.rows.length;
-    countLabel.textContent = plural(count, "document");
-    table.hidden = count === 0;
-    emptyState.hidden = count > 0;
-  }
-
+  /** A new document's row: an empty one in its place by title, which the server's
+   * replaces. */
   function addRow(doc) {
-    var row = rowTemplate.content.firstElementChild.cloneNode(true);
-    fillRow(row, doc);
+    var row = document.createElement("tr");
+    row.className = "doc-row";
+    row.dataset.id = doc.id;
     var before = Array.prototype.find.call(tbody.rows, function (other) {
-      var title = other.querySelector(".doc-title").textContent;
-      return title.localeCompare(doc.title, undefined, { sensitivity: "base" }) > 0;
+      return titleOf(other).localeCompare(doc.title, undefined, { sensitivity: "base" }) > 0;
     });
     tbody.insertBefore(row, before || null);
-    updateCount();
-    return row;
+    sync();
+    window.htmx.ajax("GET", table.dataset.rows + "?id=" + doc.id, {
+      source: row, target: row, swap: "outerHTML",
+    });
   }
 
   function removeRow(id) {
     var row = rowFor(id);
     if (row) row.remove();
-    delete watched[id];
-    updateCount();
+    sync();
   }
 
-  // --- Ingestion progress ----------------------------------------------------------
-
-  function watch(id) {
-    watched[id] = true;
-    schedulePoll();
+  /** After any change of rows: the count, and the uploads that follow a document. */
+  function sync() {
+    var count = tbody.rows.length;
+    countLabel.textContent = plural(count, "document");
+    table.hidden = count === 0;
+    emptyState.hidden = count > 0;
+    Object.keys(uploadItems).forEach(function (id) {
+      followUploads(id, rowFor(id));
+    });
   }
 
-  function schedulePoll() {
-    if (pollTimer === null && Object.keys(watched).length) {
-      pollTimer = window.setTimeout(poll, POLL_MS);
-    }
+  // A swapped row keeps what the user had open (its menu on a phone, the warning) and
+  // the keyboard focus: the server's row comes closed.
+  var kept = {};
+
+  function selectorOf(node) {
+    if (node.dataset.action) return '[data-action="' + node.dataset.action + '"]';
+    if (node.tagName === "SUMMARY") return "." + node.parentElement.classList[0] + " > summary";
+    if (node.classList.contains("doc-title")) return ".doc-title";
+    return null;
   }
 
-  function poll() {
-    pollTimer = null;
-    if (document.hidden) {
-      schedulePoll();
+  tbody.addEventListener("htmx:beforeSwap", function (event) {
+    var answered = new URL(event.detail.xhr.responseURL, window.location.href).pathname;
+    if (answered !== table.dataset.rows) {
+      event.detail.shouldSwap = false; // sent to sign in: not a row
+      say("Signed out: reload the page to sign in again.", true);
       return;
     }
-    var checks = Object.keys(watched).map(function (id) {
-      return request("GET", api + "/" + id).then(function (answer) {
-        if (answer.status === 404) {
-          removeRow(id);
-          followUploads(id, null);
-        } else if (answer.status === 200) {
-          showDocument(answer.data);
-        }
-      });
-    });
-    Promise.all(checks).then(schedulePoll, schedulePoll);
-  }
+    var row = event.detail.target;
+    var focused = row.contains(document.activeElement) ? document.activeElement : null;
+    kept[row.dataset.id] = {
+      open: Array.prototype.map.call(row.querySelectorAll("details[open]"), function (d) {
+        return d.classList[0];
+      }),
+      focus: focused && selectorOf(focused),
+    };
+  });
 
-  function showDocument(doc) {
-    var row = rowFor(doc.id);
-    if (row) fillRow(row, doc);
-    followUploads(doc.id, doc);
-    if (ACTIVE[doc.status]) {
-      watch(doc.id);
-    } else {
-      delete watched[doc.id];
-    }
+  tbody.addEventListener("htmx:afterSwap", function (event) {
+    var row = event.target;
+    var state = row.tagName === "TR" && kept[row.dataset.id];
+    if (!state) return;
+    delete kept[row.dataset.id];
+    state.open.forEach(function (name) {
+      var details = row.querySelector("details." + name);
+      if (details) details.open = true;
+    });
+    var focus = state.focus && row.querySelector(state.focus);
+    if (focus) focus.focus();
+  });
+
+  tbody.addEventListener("htmx:afterRequest", sync);
+  function unchecked(status) {
+    say("Could not check on the documents: " + problem({ status: status }) + ".", true);
   }
+  tbody.addEventListener("htmx:sendError", function () {
+    unchecked(0);
+  });
+  tbody.addEventListener("htmx:responseError", function (event) {
+    unchecked(event.detail.xhr.status);
+  });
 
   // --- Uploads ---------------------------------------------------------------------
 
@@ -249,7 +156,7 @@
 
   function precheck(file) {
     if (!file.size) return file.name + " is empty";
-    var limit = config.limits[extension(file.name)];
+    var limit = limits[extension(file.name)];
     var bytes = limit ? limit.bytes : Number(form.dataset.largest);
     if (file.size > bytes) {
       var what = limit ? limit.what : "a file";
@@ -279,49 +186,48 @@
     return item;
   }
 
-  function itemState(item, text, kind, doc) {
+  function itemState(item, text, kind, link) {
     var state = item.querySelector(".upload-state");
+    if (state.textContent === text + (link ? " \u00b7 Open" : "")) return;
     state.textContent = text;
     item.dataset.state = kind;
-    if (doc && kind === "ready") {
-      var link = document.createElement("a");
-      link.href = doc.url;
-      link.textContent = "Open";
-      state.append(" \u00b7 ", link);
+    if (link) {
+      var open = document.createElement("a");
+      open.href = link;
+      open.textContent = "Open";
+      state.append(" \u00b7 ", open);
     }
     if (kind === "error" || kind === "ready" || kind === "failed") {
       item.querySelector("progress").hidden = true;
     }
   }
 
-  function followUploads(id, doc) {
+  /** The upload items of document ``id`` say what its row says (null: it was deleted). */
+  function followUploads(id, row) {
     (uploadItems[id] || []).forEach(function (item) {
-      var bar = item.querySelector("progress");
-      if (doc === null) {
+      var status = row ? row.dataset.status : "deleted";
+      if (status === "deleted") {
         itemState(item, "Deleted", "error");
-      } else if (doc.status === "ready") {
-        var done = "Ready \u00b7 " + plural(doc.page_count, "page");
-        done += " \u00b7 " + plural(doc.chunk_count, "passage");
-        if (doc.warnings_found) done += " \u00b7 " + plural(doc.warnings_found, "warning");
-        item.classList.toggle("has-warnings", doc.warnings_found > 0);
-        itemState(item, done, "ready", doc);
-      } else if (doc.status === "failed") {
-        itemState(item, "Failed: " + doc.error, "failed");
-      } else {
-        if (doc.status === "processing" && doc.page_count) {
-          bar.value = Math.round(doc.progress * 100);
-        } else {
-          bar.removeAttribute("value");
-        }
-        var reading = doc.status === "queued" ? "Uploaded \u00b7 waiting to start" : "";
-        itemState(item, reading || "Reading " + progressText(doc), "ingesting");
+      } else if (status === "ready") {
+        var warnings = Number(row.dataset.warnings);
+        var done = "Ready \u00b7 " + plural(Number(row.dataset.pages), "page") + " \u00b7 " +
+          plural(Number(row.dataset.chunks), "passage");
+        if (warnings) done += " \u00b7 " + plural(warnings, "warning");
+        item.classList.toggle("has-warnings", warnings > 0);
+        itemState(item, done, "ready", row.querySelector(".doc-title").href);
+      } else if (status === "failed") {
+        itemState(item, "Failed: " + row.querySelector(".doc-error").textContent, "failed");
+      } else if (status) {
+        // Queued or processing; no status yet: its row is on the way.
+        var shown = row.querySelector(".doc-progress progress");
+        var bar = item.querySelector("progress");
+        if (shown.hasAttribute("value")) bar.value = shown.value;
+        else bar.removeAttribute("value");
+        var reading = "Reading " + row.querySelector(".doc-progress-text").textContent;
+        if (status === "queued") reading = "Uploaded \u00b7 waiting to start";
+        itemState(item, reading, "ingesting");
       }
     });
-  }
-
-  function follow(item, doc) {
-    (uploadItems[doc.id] = uploadItems[doc.id] || []).push(item);
-    followUploads(doc.id, doc);
   }
 
   function addFiles(files) {
@@ -330,7 +236,7 @@
       var item = uploadItem(file);
       var trouble = precheck(file);
       if (trouble) {
-        itemState(item, trouble, "error");
+        itemState(item, "Not added: " + trouble, "error");
         return;
       }
       queue.push({ file: file, item: item, caption: caption });
@@ -352,14 +258,14 @@
 
   function received(job, status, data) {
     if (status === 201) {
+      (uploadItems[data.id] = uploadItems[data.id] || []).push(job.item);
+      itemState(job.item, "Uploaded \u00b7 waiting to start", "ingesting");
       if (!rowFor(data.id)) addRow(data);
-      follow(job.item, data);
-      watch(data.id);
     } else if (status === 200 && data && data.duplicate) {
       itemState(job.item, "Already in the library as \u201c" + data.title + "\u201d", "duplicate");
       if (!rowFor(data.id)) addRow(data);
     } else {
-      itemState(job.item, "Not added: " + problem(status, data), "error");
+      itemState(job.item, "Not added: " + problem({ status: status, data: data }), "error");
     }
   }
 
@@ -367,7 +273,7 @@
     var bar = job.item.querySelector("progress");
     var body = new FormData();
     body.append("file", job.file);
-    var limit = config.limits[extension(job.file.name)];
+    var limit = limits[extension(job.file.name)];
     if (job.caption && limit && limit.what === "an image") {
       body.append("caption", job.caption);
     }
@@ -390,7 +296,7 @@
       finished();
     });
     xhr.addEventListener("error", function () {
-      itemState(job.item, "Not added: " + problem(0, null), "error");
+      itemState(job.item, "Not added: " + problem({ status: 0 }), "error");
       finished();
     });
     itemState(job.item, "Uploading 0%", "uploading");
@@ -440,10 +346,6 @@
 
   // --- Row actions -------------------------------------------------------------------
 
-  function titleOf(row) {
-    return row.querySelector(".doc-title").textContent;
-  }
-
   function confirmDelete(row) {
     var id = row.dataset.id;
     var title = titleOf(row);
@@ -456,11 +358,10 @@
         request("DELETE", api + "/" + id).then(function (answer) {
           if (answer.status === 204 || answer.status === 404) {
             removeRow(id);
-            followUploads(id, null);
             say("Deleted \u201c" + title + "\u201d.");
             heading.focus();
           } else {
-            say("Could not delete \u201c" + title + "\u201d: " + problem(answer.status, answer.data), true);
+            say("Could not delete \u201c" + title + "\u201d: " + problem(answer), true);
           }
         });
       },
@@ -474,11 +375,11 @@
     button.disabled = true;
     request("POST", api + "/" + row.dataset.id + "/reingest").then(function (answer) {
       if (answer.status === 202) {
-        showDocument(answer.data);
+        refresh(row);
         say("Re-ingesting \u201c" + title + "\u201d.");
       } else {
         button.disabled = false;
-        say("Could not re-ingest \u201c" + title + "\u201d: " + problem(answer.status, answer.data), true);
+        say("Could not re-ingest \u201c" + title + "\u201d: " + problem(answer), true);
       }
     });
   }
@@ -486,10 +387,9 @@
   var editing = null;
 
   function edit(row) {
-    editing = row;
-    var caption = row.querySelector('[data-field="caption"]').textContent;
+    editing = row.dataset.id;
     editForm.elements.title.value = titleOf(row);
-    editForm.elements.caption.value = caption;
+    editForm.elements.caption.value = row.querySelector('[data-field="caption"]').textContent;
     document.getElementById("edit-caption-field").hidden = row.dataset.kind !== "image";
     document.getElementById("edit-error").hidden = true;
     editDialog.showModal();
@@ -498,32 +398,52 @@
   editForm.addEventListener("submit", function (event) {
     if (!event.submitter || event.submitter.value !== "save" || !editing) return;
     event.preventDefault();
-    var row = editing;
+    var id = editing;
     var changes = { title: editForm.elements.title.value.trim() };
-    if (row.dataset.kind === "image") changes.caption = editForm.elements.caption.value.trim();
-    request("PATCH", api + "/" + row.dataset.id, changes).then(function (answer) {
+    var row = rowFor(id);
+    if (row && row.dataset.kind === "image") {
+      changes.caption = editForm.elements.caption.value.trim();
+    }
+    request("PATCH", api + "/" + id, changes).then(function (answer) {
       if (answer.status === 200) {
-        showDocument(answer.data);
+        row = rowFor(id);
+        if (row) refresh(row);
         editDialog.close("save");
         say("Saved \u201c" + answer.data.title + "\u201d.");
       } else {
         var error = document.getElementById("edit-error");
-        error.textContent = "Not saved: " + problem(answer.status, answer.data);
+        error.textContent = "Not saved: " + problem(answer);
         error.hidden = false;
       }
     });
   });
 
+  // On phones a document's actions are in a menu: one open at a time, closed by a tap
+  // elsewhere or Escape, and closed (its button focused, for the dialogs to return to)
+  // when an action is chosen.
+  function closeMenu(menu) {
+    if (!menu || !menu.open) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    tbody.querySelectorAll(".doc-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+
+  tbody.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeMenu(event.target.closest(".doc-menu"));
+  });
+
   tbody.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-action]");
     if (!button) return;
+    closeMenu(button.closest(".doc-menu"));
     var row = button.closest("tr");
     if (button.dataset.action === "delete") confirmDelete(row);
     if (button.dataset.action === "reingest") reingest(row, button);
     if (button.dataset.action === "edit") edit(row);
-  });
-
-  Array.prototype.forEach.call(tbody.rows, function (row) {
-    if (ACTIVE[row.dataset.status]) watch(row.dataset.id);
   });
 })();

@@ -1,7 +1,7 @@
 // The ops monitoring page: overall status, the open alerts (acknowledge, resolve), a
 // chart per metric, knowledge gaps and validation, all from the monitoring API. It
 // redraws when the notifications socket says a sample was taken or an alert changed.
-// Plain JS, no build step; the charts are drawn by monitoring-chart.js.
+// Plain JS, no build step; the charts are drawn by charts.js.
 (function () {
   "use strict";
 
@@ -9,7 +9,7 @@
   if (!root) return;
   var request = window.LineLeadApi.request;
   var problem = window.LineLeadApi.problem;
-  var chart = window.LineLeadChart;
+  var chart = window.LineLeadCharts;
   var api = root.dataset.api;
   var RANGES = {
     "24h": { ms: 24 * 3600 * 1000, label: "the last 24 hours" },
@@ -249,11 +249,20 @@
     return text;
   }
 
+  // On a phone the metrics start as a list of values; the ones that are not OK open on
+  // their chart. Whoever opens or closes one decides from then on.
+  var phone = window.matchMedia("(max-width: 640px)");
+  var NEEDS_A_LOOK = { warning: true, critical: true };
+
   function showMetric(metric) {
     var card = metricsBox.querySelector('.mon-metric[data-name="' + metric.name + '"]');
     if (!card) {
       card = metricTemplate.content.firstElementChild.cloneNode(true);
       card.dataset.name = metric.name;
+      card.open = !phone.matches || Boolean(NEEDS_A_LOOK[metric.level]);
+      card.addEventListener("toggle", function () {
+        if (card.open && state.data) drawChart(card, metricInfo(metric.name));
+      });
       groupFor(metric.kind).append(card);
     }
     card.dataset.level = metric.level || "none";
@@ -277,6 +286,7 @@
   }
 
   function drawChart(card, metric) {
+    if (!card.open) return; // drawn when opened, at the width it gets then
     var points = state.series[metric.name];
     var box = field(card, "chart");
     var note = field(card, "note");
@@ -290,7 +300,7 @@
     var until = Math.max(Date.now(), newest);
     var span = RANGES[state.range];
     var rule = metric.rule && metric.rule.enabled !== false ? metric.rule : null;
-    chart.draw(
+    chart.metric(
       box,
       { name: metric.name, label: metric.label, unit: metric.unit, rule: rule },
       points,
@@ -392,8 +402,10 @@
       }
       var count = row.insertCell();
       count.className = "num";
+      count.dataset.label = "Asked";
       count.textContent = gap.count;
       var last = row.insertCell();
+      last.dataset.label = "Last asked";
       if (gap.last_asked) last.append(time(gap.last_asked));
     });
     gapsTable.hidden = gaps.length === 0;

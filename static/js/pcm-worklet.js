@@ -1,8 +1,8 @@
 // The microphone's audio as the voice socket wants it: 16 kHz mono signed 16-bit PCM.
-// An AudioWorkletProcessor, loaded by voice.js with audioWorklet.addModule(). It runs
-// on the audio thread at the context's native rate (48 kHz mostly, 44.1 kHz on some
-// devices), low-pass filters below 8 kHz so that nothing folds back into the speech
-// band, resamples to 16 kHz and posts frames of 20 ms to the main thread:
+// An AudioWorkletProcessor, loaded by voice-mic.js with audioWorklet.addModule(). It
+// runs on the audio thread at the context's native rate (48 kHz mostly, 44.1 kHz on
+// some devices), low-pass filters below 8 kHz so that nothing folds back into the
+// speech band, resamples to 16 kHz and posts frames of 20 ms to the main thread:
 //   {type: "frame", pcm: ArrayBuffer (320 Int16 samples, transferred), rms: 0..1, peak: 0..1}
 // It writes nothing to its output, so it can sit connected to the destination (which
 // keeps it running) without making a sound.

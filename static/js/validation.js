@@ -1,7 +1,11 @@
 // The validation pages (ops): start a run, follow its progress live, and the trend of
-// scores across runs. Progress comes over the notifications socket
-// ("validation.progress" and "validation.finished"); while the socket is down, the
-// runs still in progress are polled every 2 s. Plain JS, no build step.
+// scores across runs (drawn by charts.js). Progress comes over the notifications socket
+// ("validation.progress" and "validation.finished"). On the runs page a run's row is drawn
+// only by the server (validation/_run_row.html): on an event about its run, a row asks
+// for itself again through htmx (static/vendor/htmx/), and a row of a run under way asks
+// by itself every 2 s while the socket is down (every 10 s while it is live: a broadcast
+// can be lost). A run's report reads the API instead, on the same rhythm. Plain JS, no
+// build step.
 (function () {
   "use strict";
 
@@ -9,132 +13,154 @@
   if (!root) return;
   var request = window.LineLeadApi.request;
   var problem = window.LineLeadApi.problem;
+  var charts = window.LineLeadCharts;
   var api = root.dataset.api;
   var onReport = root.dataset.page === "report";
-  var SVG = "http://www.w3.org/2000/svg";
   var POLL_MS = 2000;
-  // While the socket is live, a slow poll still runs: a broadcast can be lost (a worker
-  // on another channel layer cannot reach this socket) and a run must not look stuck.
   var POLL_LIVE_MS = 10000;
   var ACTIVE = { queued: true, running: true };
-  var STATUS = { queued: "Queued", running: "Running", done: "Done", failed: "Failed" };
   var LEVEL = { READY: "ok", CONDITIONAL: "warning", "NOT READY": "critical" };
-  var TRIGGER = { admin: "Ops console", api: "API", cli: "Command line", schedule: "Nightly" };
   var CATEGORY = {
     text: "Text", voice: "Voice", "cross-modal": "Cross-modal",
     integration: "Integration", performance: "Performance",
   };
 
+  // Read by the rows' hx-trigger filter: while the socket is live, rows poll slowly.
+  var shared = (window.LineLeadValidation = { live: false });
+
   var live = document.getElementById("live");
   var liveText = document.getElementById("live-text");
   var message = document.getElementById("val-message");
-  var socketLive = false;
 
   // --- Small helpers --------------------------------------------------------------------
 
-  function say(text, isError) {
+  /** Show ``text`` in the banner, green unless ``level`` is "warning" or "critical". */
+  function say(text, level) {
     if (!message) return;
     message.textContent = text;
-    message.classList.toggle("is-error", Boolean(isError));
+    message.classList.toggle("is-warning", level === "warning");
+    message.classList.toggle("is-error", level === "critical");
     message.hidden = !text;
-  }
-
-  function make(name, className, text) {
-    var node = document.createElement(name);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function shortDate(date) {
-    return date.toLocaleDateString("en-GB", { day: "numeric", month: "short" });
-  }
-
-  function stamp(date) {
-    return shortDate(date) + ", " +
-      date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
-  }
-
-  function reportUrl(id) {
-    return "/validation/runs/" + id + "/";
   }
 
   function progressText(done, total) {
     return done + " tests done of " + total;
   }
 
-  // --- The runs table ---------------------------------------------------------------------
+  /** A run has ended: say so in the banner, and add it to the chart. ``run`` has run,
+   * status, error, and when done readiness, score, success_rate, category and at. */
+  var finishedSeen = {};
+
+  function finished(run) {
+    if (finishedSeen[run.run]) return;
+    finishedSeen[run.run] = true;
+    if (onReport) {
+      window.location.reload();
+      return;
+    }
+    if (run.status === "done") {
+      // The banner wears the verdict's colour: CONDITIONAL is not a success.
+      say(
+        "Run " + run.run + " finished: " + run.readiness + ", score " + run.score.toFixed(1) + ".",
+        LEVEL[run.readiness]
+      );
+      addTrendPoint(run);
+    } else {
+      say("Run " + run.run + " failed: " + (run.error || "no reason was recorded") + ".", "critical");
+    }
+  }
+
+  // --- The runs table, drawn by the server -----------------------------------------------
 
   var table = document.getElementById("runs");
-  var rowTemplate = document.getElementById("run-row");
+  var tbody = table && table.tBodies[0];
 
   function rowFor(id) {
-    return table ? table.querySelector('tr[data-run="' + id + '"]') : null;
+    return tbody ? tbody.querySelector('tr[data-run="' + id + '"]') : null;
   }
 
-  function cell(row, name) {
-    return row.querySelector('[data-field="' + name + '"]');
-  }
-
-  function expectedTotal(run) {
-    if (run.tests_total) return run.tests_total;
-    var row = rowFor(run.run);
-    var shown = row && row.querySelector("progress");
-    if (shown && Number(shown.max)) return Number(shown.max);
-    return run.category ? 5 : Number(root.dataset.suiteTotal) || 25;
-  }
-
-  function fillStatus(box, run) {
-    var chip = make("span", "status status-" + run.status, STATUS[run.status] || run.status);
-    box.replaceChildren(chip);
-    if (ACTIVE[run.status]) {
-      var total = expectedTotal(run);
-      var wrap = make("span", "val-progress");
-      var bar = make("progress");
-      bar.max = total;
-      bar.value = run.tests_done;
-      wrap.append(bar, make("span", "val-progress-text", progressText(run.tests_done, total)));
-      box.append(" ", wrap);
-    } else if (run.error) {
-      box.append(" ", make("span", "val-row-error", run.error.slice(0, 120)));
+  /** Have the row of run ``id`` ask the server for itself again; a run not listed yet
+   * (started here, or elsewhere: the admin, the schedule, another screen) gets an empty
+   * row at the top, which the server's replaces. */
+  function refresh(id) {
+    if (!tbody || !window.htmx) return;
+    var row = rowFor(id);
+    if (row) {
+      window.htmx.trigger(row, "refresh");
+      return;
     }
+    row = document.createElement("tr");
+    row.dataset.run = id;
+    tbody.prepend(row);
+    sync();
+    window.htmx.ajax("GET", table.dataset.rows + "?id=" + id, {
+      source: row, target: row, swap: "outerHTML",
+    });
   }
 
-  /** Show ``run`` (the API's shape) in its row, making the row if it is new. */
-  function showRun(run) {
-    if (!table) return;
-    var row = rowFor(run.run);
-    if (!row) {
-      row = rowTemplate.content.firstElementChild.cloneNode(true);
-      row.dataset.run = run.run;
-      cell(row, "link").href = reportUrl(run.run);
-      cell(row, "id").textContent = run.run;
-      var when = make("time", "", stamp(new Date(run.created_at)));
-      when.dateTime = run.created_at;
-      cell(row, "created").replaceChildren(when);
-      cell(row, "trigger").textContent = TRIGGER[run.trigger] || run.trigger;
-      cell(row, "scope").textContent = run.category ? (CATEGORY[run.category] || run.category) + " only" : "All";
-      table.tBodies[0].prepend(row);
-      table.hidden = false;
-      document.getElementById("runs-empty").hidden = true;
-      var count = table.tBodies[0].rows.length;
-      document.getElementById("run-count").textContent = count + " run" + (count === 1 ? "" : "s");
-    }
-    row.dataset.status = run.status;
-    fillStatus(cell(row, "status"), run);
-    var readiness = cell(row, "readiness");
-    readiness.replaceChildren();
-    if (run.readiness) {
-      readiness.append(make("span", "level level-" + (LEVEL[run.readiness] || "none"), run.readiness));
-    }
-    cell(row, "score").textContent = typeof run.score === "number" ? run.score.toFixed(1) : "";
-    cell(row, "passed").textContent =
-      typeof run.success_rate === "number" ? Math.round(run.success_rate * 100) + "%" : "";
-    cell(row, "duration").textContent =
-      typeof run.duration_s === "number" ? Math.round(run.duration_s) + "\u00a0s" : "";
+  /** After any change of rows: the count and the empty state. */
+  function sync() {
+    var count = tbody.rows.length;
+    document.getElementById("run-count").textContent = count + " run" + (count === 1 ? "" : "s");
+    table.hidden = count === 0;
+    document.getElementById("runs-empty").hidden = count > 0;
   }
 
-  // --- The report's progress ---------------------------------------------------------------
+  /** What a row says of its run when the run has ended. */
+  function runOf(row) {
+    var data = row.dataset;
+    var error = row.querySelector(".val-row-error");
+    return {
+      run: Number(data.run), status: data.status, category: data.category,
+      readiness: data.readiness, score: data.score ? Number(data.score) : null,
+      success_rate: data.successRate ? Number(data.successRate) : null, finished_at: data.at,
+      error: error ? error.textContent : "",
+    };
+  }
+
+  if (tbody) {
+    var before = {}; // run id -> its status before the swap ("" for a new row)
+
+    tbody.addEventListener("htmx:beforeSwap", function (event) {
+      var answered = new URL(event.detail.xhr.responseURL, window.location.href).pathname;
+      if (answered !== table.dataset.rows) {
+        event.detail.shouldSwap = false; // sent to sign in: not a row
+        say("Signed out: reload the page to sign in again.", "critical");
+        return;
+      }
+      var row = event.detail.target;
+      before[row.dataset.run] = row.dataset.status || "";
+    });
+
+    tbody.addEventListener("htmx:afterSwap", function (event) {
+      var row = event.target;
+      if (row.tagName !== "TR" || !(row.dataset.run in before)) return;
+      var was = before[row.dataset.run];
+      delete before[row.dataset.run];
+      if ((was === "" || ACTIVE[was]) && !ACTIVE[row.dataset.status]) finished(runOf(row));
+    });
+
+    tbody.addEventListener("htmx:afterRequest", sync);
+    var unchecked = function (status) {
+      say("Could not check on the runs: " + problem({ status: status }) + ".", "critical");
+    };
+    tbody.addEventListener("htmx:sendError", function () {
+      unchecked(0);
+    });
+    tbody.addEventListener("htmx:responseError", function (event) {
+      unchecked(event.detail.xhr.status);
+    });
+  }
+
+  /** The socket is (back) up: events may have been missed, so the rows under way ask. */
+  function refreshActive() {
+    if (!tbody) return;
+    Array.prototype.forEach.call(tbody.rows, function (row) {
+      if (ACTIVE[row.dataset.status]) refresh(row.dataset.run);
+    });
+  }
+
+  // --- The report's progress (read from the API) ------------------------------------------
 
   function showReportProgress(run) {
     var text = document.getElementById("progress-text");
@@ -153,85 +179,45 @@
     }
   }
 
-  // --- Following runs in progress ------------------------------------------------------
-
-  function activeIds() {
-    if (onReport) return ACTIVE[root.dataset.status] ? [Number(root.dataset.run)] : [];
-    if (!table) return [];
-    return Array.prototype.filter
-      .call(table.tBodies[0].rows, function (row) {
-        return ACTIVE[row.dataset.status];
-      })
-      .map(function (row) {
-        return Number(row.dataset.run);
-      });
+  function reportActive() {
+    return onReport && ACTIVE[root.dataset.status];
   }
 
-  var finishedSeen = {};
-
-  function finished(run) {
-    if (finishedSeen[run.run]) return;
-    finishedSeen[run.run] = true;
-    if (onReport) {
-      window.location.reload();
-      return;
-    }
-    if (run.status === "done") {
-      say("Run " + run.run + " finished: " + run.readiness + ", score " + run.score.toFixed(1) + ".");
-      addTrendPoint(run);
-    } else {
-      say("Run " + run.run + " failed: " + (run.error || "no reason was recorded") + ".", true);
-    }
-  }
-
-  /** Read the run from the API and show it (the source of truth after any event). */
-  function fetchRun(id) {
-    return request("GET", api + "/runs/" + id).then(function (answer) {
+  /** Read the report's run from the API (the source of truth after any event). */
+  function fetchReportRun() {
+    return request("GET", api + "/runs/" + root.dataset.run).then(function (answer) {
       if (answer.status !== 200) return;
       var run = answer.data;
-      if (onReport) {
-        root.dataset.status = run.status;
-        showReportProgress(run);
-      } else {
-        showRun(run);
-      }
+      root.dataset.status = run.status;
+      showReportProgress(run);
       if (!ACTIVE[run.status]) finished(run);
     });
-  }
-
-  function onProgress(event) {
-    if (onReport && event.run !== Number(root.dataset.run)) return;
-    if (onReport) {
-      root.dataset.status = "running";
-      showReportProgress({ status: "running", tests_done: event.done, tests_total: event.total });
-      return;
-    }
-    var row = rowFor(event.run);
-    if (!row) {
-      fetchRun(event.run); // started elsewhere: the admin, the schedule, another screen
-      return;
-    }
-    row.dataset.status = "running";
-    fillStatus(cell(row, "status"), {
-      run: event.run, status: "running", tests_done: event.done, tests_total: event.total,
-    });
-  }
-
-  function onFinished(event) {
-    if (onReport && event.run !== Number(root.dataset.run)) return;
-    fetchRun(event.run);
   }
 
   var pollTimer = null;
 
   function poll() {
     window.clearTimeout(pollTimer);
-    var ids = activeIds();
-    if (!ids.length) return;
-    Promise.all(ids.map(fetchRun)).then(function () {
+    if (!reportActive()) return;
+    fetchReportRun().then(function () {
       window.clearTimeout(pollTimer);
-      pollTimer = window.setTimeout(poll, socketLive ? POLL_LIVE_MS : POLL_MS);
+      pollTimer = window.setTimeout(poll, shared.live ? POLL_LIVE_MS : POLL_MS);
     });
+  }
+
+  function onProgress(event) {
+    if (!onReport) {
+      refresh(event.run);
+      return;
+    }
+    if (event.run !== Number(root.dataset.run)) return;
+    root.dataset.status = "running";
+    showReportProgress({ status: "running", tests_done: event.done, tests_total: event.total });
+  }
+
+  function onFinished(event) {
+    if (!onReport) refresh(event.run);
+    else if (event.run === Number(root.dataset.run)) fetchReportRun();
   }
 
   // --- Starting a run ----------------------------------------------------------------------
@@ -249,13 +235,11 @@
         button.disabled = false;
         button.textContent = "Run validation";
         if (answer.status !== 202) {
-          say("Could not start a run: " + problem(answer) + ".", true);
+          say("Could not start a run: " + problem(answer) + ".", "critical");
           return;
         }
-        showRun(answer.data);
+        refresh(answer.data.run);
         say("Run " + answer.data.run + " queued: a worker runs it now.");
-        window.clearTimeout(pollTimer);
-        pollTimer = window.setTimeout(poll, socketLive ? POLL_LIVE_MS : POLL_MS);
       });
     });
   }
@@ -285,23 +269,11 @@
     });
   }
 
-  // --- The trend chart ---------------------------------------------------------------------
+  // --- The trend chart (drawn by charts.js) ---------------------------------------------
 
   var trendBox = document.getElementById("trend");
   var trendData = document.getElementById("trend-data");
   var points = trendData ? JSON.parse(trendData.textContent) : [];
-  var HEIGHT = 220;
-  var PAD = { top: 22, right: 18, bottom: 34, left: 40 };
-  var INSET = 18; // the first and last dots clear of the axes
-
-  function el(name, attrs, text) {
-    var node = document.createElementNS(SVG, name);
-    Object.keys(attrs || {}).forEach(function (key) {
-      node.setAttribute(key, attrs[key]);
-    });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   /** A run finished while the page is open joins the chart if it is of its scope. */
   function addTrendPoint(run) {
@@ -325,99 +297,14 @@
     drawTrend();
   }
 
-  function trendSummary(ready, conditional) {
-    if (!points.length) return "No finished run yet.";
-    var last = points[points.length - 1];
-    var low = Math.min.apply(null, points.map(function (p) { return p.score; }));
-    var high = Math.max.apply(null, points.map(function (p) { return p.score; }));
-    return (
-      "Score of the last " + points.length + " runs, from " + stamp(new Date(points[0].at)) +
-      " to " + stamp(new Date(last.at)) + ": latest " + last.score.toFixed(1) + " (" +
-      last.readiness + "), lowest " + low.toFixed(1) + ", highest " + high.toFixed(1) +
-      ". READY from " + ready + ", CONDITIONAL from " + conditional + "."
-    );
-  }
-
   function drawTrend() {
-    if (!trendBox) return;
-    var ready = Number(trendBox.dataset.ready);
-    var conditional = Number(trendBox.dataset.conditional);
-    if (!points.length) return; // the server's "No finished run yet" stays
-    var width = Math.max(280, Math.round(trendBox.clientWidth || 600));
-    var plot = { left: PAD.left, top: PAD.top, width: width - PAD.left - PAD.right };
-    plot.height = HEIGHT - PAD.top - PAD.bottom;
-    plot.base = plot.top + plot.height;
-    function y(score) {
-      return plot.base - (Math.max(0, Math.min(100, score)) / 100) * plot.height;
-    }
-    // Runs are spaced evenly (a nightly run and three tries one morning read alike).
-    var step = points.length > 1 ? (plot.width - 2 * INSET) / (points.length - 1) : 0;
-    function x(i) {
-      return points.length > 1 ? plot.left + INSET + i * step : plot.left + plot.width / 2;
-    }
-    var svg = el("svg", {
-      class: "chart val-trend-chart", width: width, height: HEIGHT,
-      viewBox: "0 0 " + width + " " + HEIGHT, role: "img",
-    });
-    svg.append(el("title", {}, trendSummary(ready, conditional)));
-    [0, 20, 40, 60, 80, 100].forEach(function (v) {
-      svg.append(el("line", {
-        class: "chart-grid", x1: plot.left, x2: plot.left + plot.width, y1: y(v), y2: y(v),
-      }));
-      svg.append(el("text", { class: "chart-tick", x: plot.left - 8, y: y(v) + 4, "text-anchor": "end" }, String(v)));
-    });
-    svg.append(el("line", {
-      class: "chart-axis", x1: plot.left, x2: plot.left + plot.width, y1: plot.base, y2: plot.base,
-    }));
-    [["ready", ready, "READY"], ["conditional", conditional, "CONDITIONAL"]].forEach(function (t) {
-      svg.append(el("line", {
-        class: "chart-threshold val-threshold-" + t[0],
-        x1: plot.left, x2: plot.left + plot.width, y1: y(t[1]), y2: y(t[1]),
-      }));
-      svg.append(el("text", {
-        class: "chart-threshold-label val-threshold-label-" + t[0], x: plot.left + 6, y: y(t[1]) - 4,
-      }, t[2] + " " + t[1]));
-    });
-    drawTimeLabels(svg, plot, x);
-    if (points.length > 1) {
-      var d = points.map(function (p, i) {
-        return (i ? "L" : "M") + x(i).toFixed(1) + " " + y(p.score).toFixed(1);
-      });
-      svg.append(el("path", { class: "chart-line", d: d.join("") }));
-    }
-    var link = trendBox.dataset.report;
-    points.forEach(function (p, i) {
-      var a = el("a", { href: link.replace("/0/", "/" + p.run + "/"), class: "val-dot-link" });
-      a.append(el("title", {}, "Run " + p.run + ", " + stamp(new Date(p.at)) + ": score " +
-        p.score.toFixed(1) + ", " + p.readiness));
-      a.append(el("circle", {
-        class: "val-dot val-dot-" + (LEVEL[p.readiness] || "none") + (p.current ? " is-current" : ""),
-        cx: x(i), cy: y(p.score), r: p.current ? 8 : 6,
-      }));
-      svg.append(a);
-    });
-    trendBox.replaceChildren(svg);
-  }
-
-  /** A few run dates under the axis (their times, when all are of one day): the first,
-   * the last, and evenly between. */
-  function drawTimeLabels(svg, plot, x) {
-    var first = new Date(points[0].at);
-    var oneDay = new Date(points[points.length - 1].at).toDateString() === first.toDateString();
-    function label(date) {
-      return oneDay
-        ? date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })
-        : shortDate(date);
-    }
-    var room = Math.max(1, Math.floor(plot.width / 90));
-    var every = Math.max(1, Math.ceil(points.length / room));
-    points.forEach(function (p, i) {
-      var last = i === points.length - 1;
-      if (i % every !== 0 && !last) return;
-      if (!last && points.length - 1 - i < every && i !== 0) return; // keep clear of the last
-      svg.append(el("text", {
-        class: "chart-tick", x: x(i), y: plot.base + 20, "text-anchor": "middle",
-      }, label(new Date(p.at))));
+    if (!trendBox || !points.length) return; // the server's "No finished run yet" stays
+    var limits = {
+      ready: Number(trendBox.dataset.ready),
+      conditional: Number(trendBox.dataset.conditional),
+    };
+    charts.runs(trendBox, points, limits, function (run) {
+      return trendBox.dataset.report.replace("/0/", "/" + run.run + "/");
     });
   }
 
@@ -432,20 +319,22 @@
 
   // --- Live updates ------------------------------------------------------------------------
 
-
   function liveState(name, text) {
-    socketLive = name === "live";
+    shared.live = name === "live";
     if (!live) return;
     live.dataset.state = name;
     liveText.textContent = text;
   }
 
-  // Until the socket says hello, poll: a run can finish before it connects.
+  // Until the socket says hello, the report polls (a run can finish before it connects),
+  // and so do the rows of runs under way, by themselves.
   pollTimer = window.setTimeout(poll, POLL_MS);
   LineLeadApi.listen(root.dataset.socket, {
     onOpen: function () {
       liveState("live", "Live: progress shows as each test finishes");
-      poll(); // events may have been missed before the socket was up
+      // Events may have been missed before the socket was up.
+      poll();
+      refreshActive();
     },
     onEvent: function (data) {
       if (data.type === "validation.progress") onProgress(data);

@@ -107,3 +107,60 @@ def test_a_spoken_number_is_read_as_its_digits(alice, regulation):
     ask(alice, "the salad cooler reads forty five degrees, is that ok?", conversation)
     question = conversation.messages.filter(role="user").get()
     assert "45" in question.search_query and "forty" not in question.search_query
+
+
+# A chart that a conversion to text ran into its paragraph, wrapped where the page's lines
+# ended (a line even starts with a value in parentheses); figures as such codes give them.
+ROAST_CHART = """# Roasts 9-201.11 Whole Roasts
+
+(B) Whole roasts of beef and pork shall be cooked: (1) As the chart below gives, so that
+every part of the roast reaches a temperature and stays there for the holding time
+that goes with it: P Temperature °C (°F) Time1 in Minutes 54.4 (130) 112 55.0
+(131) 89 56.1 (133) 56 57.2 (135) 36 58.9 (138) 18 60.0 (140) 12
+1Holding time may include the rise after the roast comes out of the oven.
+"""
+
+
+def test_a_chart_run_into_its_paragraph_answers_with_the_row_asked_about(alice):
+    add("roast-code.md", ROAST_CHART)
+    answer = ask(alice, "the beef roast is sitting at 133 degrees, how long does it have to hold?")
+    assert answer.startswith("Temperature °C (°F) 56.1 (133): Time in Minutes 56")
+    assert "112" not in answer and "(135)" not in answer  # the other rows stay out of it
+
+
+def test_a_chart_row_is_not_quoted_for_a_question_naming_none_of_its_values(alice):
+    add("roast-code.md", ROAST_CHART)
+    answer = ask(alice, "how long do whole beef roasts have to be cooked?")
+    assert not answer.startswith("Temperature °C (°F)")  # no one row of it is the answer
+
+
+OVEN_CHART = """# Roasts 9-201.12 Oven Settings
+
+(2) A roast cooked in an oven goes into one preheated for its weight as the chart
+shows and kept there: Pf Oven Settings by Roast Weight Oven Kind Less than 4 kg (9 lbs)
+4 kg (9 lbs) or More Deck 175°C (347°F) or more 150°C (302°F) or more Convection 160°C
+(320°F) or more 140°C (284°F) or more Combi Steam 1 120°C (248°F) or less 120°C (248°F)
+or less 1 Steam mode with the vent shut.
+"""
+
+
+def test_a_chart_row_named_by_its_label_answers(alice):
+    add("oven-code.md", OVEN_CHART)
+    answer = ask(alice, "small pork roast going in the convection, what do i preheat it to?")
+    assert answer.startswith("Convection — Less than 4 kg (9 lbs): 160°C (320°F) or more")
+    assert "Deck" not in answer and "175°C" not in answer
+
+
+def test_a_label_the_question_rules_out_does_not_pick_its_row(alice):
+    add("oven-code.md", OVEN_CHART)
+    answer = ask(alice, "the roast goes in the deck oven, not the convection. what do i set it to?")
+    assert answer.startswith("Deck — Less than 4 kg (9 lbs): 175°C (347°F) or more")
+    assert "Convection" not in answer
+
+
+def test_a_chart_asked_about_with_no_row_singled_out_comes_whole_after_its_lead_in(alice):
+    add("oven-code.md", OVEN_CHART)
+    answer = ask(alice, "what should the oven be preheated to for a roast?")
+    lines = [line for line in answer.splitlines() if line]
+    assert lines[0].startswith("A roast cooked in an oven goes into one preheated")  # no "(2)"
+    assert [line.split(" — ")[0] for line in lines[1:4]] == ["Deck", "Convection", "Combi Steam"]

@@ -332,6 +332,11 @@ async def test_a_streamed_answer_comes_as_server_sent_events(alice, fryer):
     assert done["message"] == answer.pk and answer.status == "done"
     assert answer.text == "".join(d["text"] for k, d in events if k == "token").strip()
     assert events[-2][1]["citations"][0]["document_id"] == fryer.pk
+    # Pushed as the API shows them: the stream's citations and timings are the answer's.
+    shown = (await client.get(f"{BASE}/conversations/{conversation.pk}")).json()["messages"][-1]
+    assert shown["id"] == answer.pk
+    assert events[-2][1]["citations"] == shown["citations"]
+    assert done["timings"] == shown["timings"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from chat import assistant
 from chat.assistant import Finished, Searched, Sources, TextDelta
 from chat.models import Conversation, Message
+from chat.schemas import MessageOut
 from knowledge.demo import loader
 from lineled.services import ensure_demo_users
 from tests.support import child_env, run_python
@@ -39,20 +40,14 @@ def ask_json(*args: str) -> dict:
     return json.loads(ask(*args, "--json"))  # one JSON object, nothing else
 
 
-def test_json_gives_the_answer_its_citations_and_timings(charlie, fryer):
+def test_json_gives_the_answer_as_the_api_shows_it_with_citations_and_timings(charlie, fryer):
     result = ask_json("how long do fries cook")
-    assert set(result) == {
-        "conversation",
-        "message",
-        "answer",
-        "declined",
-        "citations",
-        "timings",
-    }
-    answer = Message.objects.get(pk=result["message"])
+    assert set(result) == set(MessageOut.model_fields)
+    answer = Message.objects.get(pk=result["id"])
     assert answer.conversation_id == result["conversation"] and answer.status == "done"
     assert answer.conversation.user == charlie
-    assert result["answer"] == answer.text and result["answer"]
+    assert result["role"] == "assistant" and result["reply_to"] == answer.reply_to_id
+    assert result["text"] == answer.text and result["text"]
     assert result["declined"] is False
     assert result["citations"]
     for citation in result["citations"]:
@@ -79,7 +74,7 @@ def test_json_gives_the_answer_its_citations_and_timings(charlie, fryer):
 def test_a_question_the_manuals_do_not_cover_is_declined(charlie):
     result = ask_json("can my dog come in the back")  # no documents at all
     assert result["declined"] is True and result["citations"] == []
-    assert result["answer"]
+    assert result["text"]
 
 
 def test_the_plain_answer_lists_numbered_sources(charlie, fryer):

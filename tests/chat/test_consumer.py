@@ -19,6 +19,7 @@ from chat import assistant, services
 from chat.assistant import Finished, Searched, Sources, TextDelta
 from chat.models import Citation, Conversation, Message
 from knowledge.demo import loader
+from knowledge.models import Chunk, Document
 from knowledge.search import search
 from lineled.asgi import application
 from tests.support import child_env, free_port, running, wait_for_http
@@ -160,6 +161,25 @@ async def test_an_answer_streams_as_tokens_then_citations_then_done_and_is_store
     assert conversation.title == "how long do fries cook"
 
 
+async def test_markers_are_numbered_in_order_of_first_use_even_split_across_tokens(
+    alice_chat, fryer, monkeypatch
+):
+    passages = await database_sync_to_async(search)("fries cook time", top_k=2)
+    assert len(passages) == 2
+    pieces = ["Fries cook 3 min [", "2]; shake at 1 min [1", "]. Drain [2]."]
+    monkeypatch.setattr(assistant, "stream_answer", scripted(pieces, passages))
+    cookie, conversation_id = alice_chat
+    ws = await open_chat(cookie, conversation_id)
+    await ws.send_json_to({"type": "ask", "text": "how long do fries cook"})
+    frames = await frames_until_end(ws)
+    await ws.disconnect()
+
+    tokens = [f["text"] for f in frames if f["type"] == "token"]
+    assert tokens == ["Fries cook 3 min ", "[1]; shake at 1 min ", "[2]. Drain [1]."]
+    cited = [(c["rank"], c["chunk_id"]) for c in frames[-2]["citations"]]
+    assert cited == [(1, passages[1].chunk_id), (2, passages[0].chunk_id)]
+
+
 async def test_a_voice_question_is_stored_as_voice_and_a_ping_is_answered(alice_chat, monkeypatch):
     monkeypatch.setattr(assistant, "stream_answer", scripted())
     cookie, conversation_id = alice_chat
@@ -225,10 +245,9 @@ async def test_a_failing_answer_keeps_the_question_and_the_text_so_far(alice_cha
 # --- Leaving mid-answer -----------------------------------------------------------------
 
 
-async def test_closing_the_socket_mid_answer_still_finishes_and_stores_it(
-    alice_chat, fryer, monkeypatch
-):
-    passages = await database_sync_to_async(search)("fries cook time", top_k=2)
+async def ask_held(alice_chat, monkeypatch, passages=()):
+    """Ask with a scripted answer held after its first token: (the socket, the gate
+    that lets the rest come, the start event)."""
     gate = asyncio.Event()
     monkeypatch.setattr(assistant, "stream_answer", scripted(passages=passages, gate=gate))
     cookie, conversation_id = alice_chat
@@ -236,6 +255,14 @@ async def test_closing_the_socket_mid_answer_still_finishes_and_stores_it(
     await ws.send_json_to({"type": "ask", "text": "how long do fries cook"})
     start = await ws.receive_json_from()
     assert await ws.receive_json_from() == {"type": "token", "text": "Fries "}
+    return ws, gate, start
+
+
+async def test_closing_the_socket_mid_answer_still_finishes_and_stores_it(
+    alice_chat, fryer, monkeypatch
+):
+    passages = await database_sync_to_async(search)("fries cook time", top_k=2)
+    ws, gate, start = await ask_held(alice_chat, monkeypatch, passages)
     await ws.disconnect()
 
     answer = await Message.objects.aget(pk=start["message"])
@@ -246,6 +273,48 @@ async def test_closing_the_socket_mid_answer_still_finishes_and_stores_it(
     assert answer.status == "done" and answer.text == "".join(PIECES)
     ranks = [c.rank async for c in Citation.objects.filter(message=answer)]
     assert ranks == [1]  # the one passage the text cites
+
+
+@pytest.mark.parametrize("deleted", ["the manual", "its passage (re-ingested)"])
+async def test_what_is_deleted_while_it_is_cited_loses_its_link_not_the_citation(
+    alice_chat, fryer, monkeypatch, deleted
+):
+    passages = await database_sync_to_async(search)("fries cook time", top_k=1)
+    ws, gate, _ = await ask_held(alice_chat, monkeypatch, passages)
+    if deleted == "the manual":
+        await Document.objects.filter(pk=fryer.pk).adelete()
+    else:
+        await Chunk.objects.filter(pk=passages[0].chunk_id).adelete()
+    gate.set()
+    cited = (await frames_until_end(ws))[-2]["citations"]
+    document = None if deleted == "the manual" else fryer.pk
+    assert [(c["title"], c["document_id"], c["chunk_id"]) for c in cited] == [
+        (fryer.title, document, None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("interval", "mid_answer"),
+    [
+        (0, ("streaming", "Fries ")),  # slower than the interval: a reload shows it so far
+        (60, ("pending", "")),  # quicker: stored once, whole, not per piece
+    ],
+)
+async def test_an_answer_is_stored_as_it_streams_only_when_it_is_slow(
+    alice_chat, monkeypatch, interval, mid_answer
+):
+    monkeypatch.setattr(services, "SAVE_EVERY_SECONDS", interval)
+    _, gate, start = await ask_held(alice_chat, monkeypatch)
+    for _ in range(50):  # its save, if any, follows the token
+        answer = await Message.objects.aget(pk=start["message"])
+        if answer.status != "pending":
+            break
+        await asyncio.sleep(0.02)
+    assert (answer.status, answer.text) == mid_answer
+    gate.set()
+    await services.wait_for_answers()
+    answer = await Message.objects.aget(pk=start["message"])
+    assert answer.status == "done" and answer.text == "".join(PIECES)
 
 
 async def test_a_conversation_deleted_while_open_is_not_asked_in(alice_chat, monkeypatch):

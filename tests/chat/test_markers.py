@@ -1,44 +1,42 @@
-"""Citation markers are shown in order of first use, whatever the assistant numbered."""
+"""The one citation-marker module every reader of answers uses."""
 
 import pytest
 
-from chat import assistant, services
-from chat.assistant import Finished, Searched, Sources, TextDelta
-from knowledge.search import Passage
-
-pytestmark = pytest.mark.django_db
+from chat import markers
 
 
-def passage(n: int) -> Passage:
-    return Passage(
-        chunk_id=1000 + n,
-        document_id=2000 + n,
-        title=f"Manual {n}",
-        filename=f"manual-{n}.pdf",
-        pages=[n],
-        heading=[f"Section {n}"],
-        text=f"Text {n}",
-        snippet=f"Text {n}",
-        score=1.0 / n,
-    )
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Cook fries 3 min [1].",
+        "Cook fries 3 min [12].",
+        "Cook fries 3 min [1, 2].",
+        "Cook fries 3 min [1–3].",
+        "Cook fries 3 min [^1].",
+        "Cook fries 3 min [1] [2].",
+    ],
+)
+def test_every_form_of_marker_is_left_out_of_what_is_read(answer):
+    assert markers.plain(answer) == "Cook fries 3 min."
 
 
-def test_markers_are_renumbered_as_they_stream_and_citations_follow(alice, monkeypatch):
-    async def fake(*, question, history, user, modality):
-        yield Searched(question, "equipment", 1.0, 3)
-        for piece in ["Heat the oil to 350°F ", "[", "3]. Filter it daily [2", "]. ", "Done [3]."]:
-            yield TextDelta(piece)
-        yield Sources([passage(1), passage(2), passage(3)])
-        yield Finished(declined=False, model_name="fake")
+def test_brackets_that_are_not_markers_stay():
+    assert markers.plain("Set dial to [HIGH] for 2 [min]") == "Set dial to [HIGH] for 2 [min]"
+    assert markers.plain("A 1,234-word [1000 5] note") == "A 1,234-word [1000 5] note"
 
-    monkeypatch.setattr(assistant, "stream_answer", fake)
-    conversation = services.create_conversation(alice)
-    events = services.answer_now(conversation, alice, "how hot is the oil?")
-    streamed = "".join(e["text"] for e in events if e["type"] == "token")
-    assert streamed == "Heat the oil to 350°F [1]. Filter it daily [2]. Done [1]."
-    answer = conversation.messages.get(role="assistant")
-    assert answer.text == streamed
-    cited = [(c.rank, c.title, c.pages) for c in answer.citations.all()]
-    assert cited == [(1, "Manual 3", [3]), (2, "Manual 2", [2])]
-    [shown] = [e for e in events if e["type"] == "citations"]
-    assert [c["rank"] for c in shown["citations"]] == [1, 2]
+
+def test_sources_are_listed_once_in_the_order_first_cited():
+    assert markers.numbers("a [3] b [1] c [3] d [100]") == [3, 1, 100]
+
+
+def test_renumbering_keeps_or_drops_each_marker():
+    shown = {3: 1, 1: 2}
+    assert markers.renumber("a [3] b [1] c [7]", shown.get) == "a [1] b [2] c "
+
+
+@pytest.mark.parametrize(
+    ("streamed", "held"), [("Fries [", "["), ("Fries [1", "[1"), ("Fries [1, ", "[1, ")]
+)
+def test_a_marker_cut_by_the_stream_is_recognised(streamed, held):
+    assert markers.CUT.search(streamed)[0] == held
+    assert markers.CUT.search("Fries [1] done") is None

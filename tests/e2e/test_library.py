@@ -211,22 +211,43 @@ def test_on_a_phone_the_file_picker_uploads_and_a_mislabelled_file_is_refused(
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     notes = tmp_path / "closing-checklist.md"
     notes.write_text("# Closing\n\n## Lock up\n\n1. Lock the back door.\n2. Set the alarm.\n")
+    empty = tmp_path / "blank.txt"
+    empty.write_bytes(b"")
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Choose files").click()
-    chooser.value.set_files([fake, notes])
+    chooser.value.set_files([fake, notes, empty])
 
     refused = page.locator(".upload-item").filter(has_text="fryer-manual.pdf")
     expect(refused.locator(".upload-state")).to_have_text(
         "Not added: fryer-manual.pdf is named like a PDF but its content is an image"
     )
+    # Refused in the browser, before sending, in the same words as a refusal by the server.
+    blank = page.locator(".upload-item").filter(has_text="blank.txt")
+    expect(blank.locator(".upload-state")).to_have_text("Not added: blank.txt is empty")
     added = page.locator(".upload-item").filter(has_text="closing-checklist.md")
     expect(added.locator(".upload-state")).to_have_text(
         re.compile(r"^Ready · 1 page · \d+ passages?"), timeout=INGESTED
     )
     expect(documents(page)).to_have_count(1)
-    expect(documents(page).first).to_contain_text("closing checklist")
+    # Titled from its first heading, not from its file name.
+    expect(documents(page).first.locator(".doc-title")).to_have_text("Closing")
     assert_fits_width(page)
     screenshot(page, "library-uploads-phone")
+
+    # On a phone a document's five actions wait in one menu instead of filling its row.
+    row = documents(page).first
+    delete = row.get_by_role("button", name="Delete")
+    expect(delete).to_be_hidden()
+    row.get_by_text("Actions").click()
+    expect(delete).to_be_visible()
+    expect(row.get_by_role("link", name="Download")).to_be_visible()
+    screenshot(page, "library-actions-menu-phone")
+    page.keyboard.press("Escape")
+    expect(delete).to_be_hidden()
+    row.get_by_text("Actions").click()
+    delete.click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    expect(delete).to_be_hidden()  # the menu closed behind the dialog
 
 
 def test_a_crew_member_has_no_library(page, alice):
@@ -275,6 +296,7 @@ def test_the_library_follows_ingestion_progress_and_shows_failures(
     expect(busy_row.locator(".status")).to_have_text("Ready")
     expect(busy_row.locator('[data-field="chunks"]')).to_have_text("9")
     expect(busy_row.locator(".doc-progress")).to_be_hidden()
+    busy_row.get_by_text("Actions").click()  # on a phone the actions are in a menu
     expect(busy_row.get_by_role("button", name="Re-ingest")).to_be_enabled()
 
     # Rename it in the edit dialog.
@@ -321,7 +343,7 @@ def test_a_manual_with_text_addressed_to_the_assistant_shows_managers_a_warning(
         page.locator(".upload-item").filter(has_text=clean.name).locator(".upload-state")
     ).to_have_text(re.compile(r"^Ready · 1 page · \d+ passages? · Open$"), timeout=INGESTED)
 
-    for reloaded in (False, True):  # filled by the script, then rendered by the server
+    for reloaded in (False, True):  # the row swapped in by htmx, then the page's own
         if reloaded:
             page.reload()
         else:

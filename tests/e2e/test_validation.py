@@ -144,28 +144,52 @@ def test_ops_run_validation_from_the_console_follow_it_live_and_read_the_report(
     page.goto("/validation/")
     expect(page.locator("#live")).to_have_attribute("data-state", "live")
     expect(page.locator("#trend-scope")).to_have_text("Text-only runs (no whole-suite run yet)")
-    expect(page.locator("#trend svg .val-dot")).to_have_count(1)
+    expect(page.locator("#trend .chart-mark")).to_have_count(1)
     page.get_by_label("Tests").select_option("text")
     page.get_by_role("button", name="Run validation", exact=True).click()
     expect(page.locator("#val-message")).to_contain_text("queued: a worker runs it now.")
     second = Run.objects.exclude(pk=run.pk).get()
-    assert (second.trigger, second.started_by) == ("api", charlie)
+    assert (second.trigger, second.started_by) == ("browser", charlie)
     row = page.locator(f'tr[data-run="{second.pk}"]')
     expect(page.locator("#runs tbody tr").first).to_have_attribute("data-run", str(second.pk))
     expect(row.locator('[data-field="readiness"]')).to_have_text(VERDICT, timeout=FINISHED)
     expect(row).to_have_attribute("data-status", "done")
     expect(page.locator("#val-message")).to_contain_text(f"Run {second.pk} finished")
-    expect(page.locator("#trend svg .val-dot")).to_have_count(2)  # joined the chart live
+    expect(page.locator("#trend .chart-mark")).to_have_count(2)  # joined the chart live
     assert_fits_width(page)
     screenshot(page, "validation-runs")
 
     # Its report: both runs on the trend chart, this one marked.
     row.get_by_role("link", name=f"Run {second.pk}").click()
     expect(page.locator("#verdict-title")).to_have_text(VERDICT)
-    expect(page.locator("#trend svg .val-dot")).to_have_count(2)
-    expect(page.locator("#trend svg .val-dot.is-current")).to_have_count(1)
-    expect(page.locator("#trend svg title").first).to_contain_text("Score of the last 2 runs")
+    expect(page.locator(".lead")).to_contain_text("from the browser by Charlie")
+    expect(page.locator("#trend .chart-mark")).to_have_count(2)
+    expect(page.locator("#trend .chart-mark.is-current")).to_have_count(1)
+    expect(page.locator("#trend .chart-summary")).to_contain_text("Score of the last 2 runs")
     page.get_by_role("button", name="Expand all").click()
     expect(page.locator("details.val-test[open]")).to_have_count(5)
     assert_fits_width(page)
     screenshot(page, "validation-report-expanded")
+
+
+# The banner's colours (app.css): green for good news, amber for a warning.
+GREEN, AMBER = "rgb(220, 252, 231)", "rgb(254, 243, 199)"
+
+
+def test_a_run_that_ends_conditional_is_announced_in_amber_not_in_green(page, charlie):
+    run = Run.objects.create(
+        trigger="browser", started_by=charlie, category="text", status="running", tests_total=5
+    )
+    sign_in(page, "charlie")
+    expect(page).to_have_url(re.compile(r"/$"))
+    page.goto("/validation/")
+    expect(page.locator(f'tr[data-run="{run.pk}"]')).to_have_attribute("data-status", "running")
+
+    # The worker finishes it (written here): the page notices on its next look.
+    Run.objects.filter(pk=run.pk).update(
+        status="done", tests_done=5, score=81.5, success_rate=0.8, readiness="CONDITIONAL"
+    )
+    message = page.locator("#val-message")
+    expect(message).to_have_text(f"Run {run.pk} finished: CONDITIONAL, score 81.5.", timeout=30_000)
+    expect(message).to_have_class(re.compile(r"\bis-warning\b"))
+    assert message.evaluate("el => getComputedStyle(el).backgroundColor") == AMBER != GREEN

@@ -23,6 +23,7 @@ from chat.models import Message
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE, TABLET
 from tests.e2e.test_chat import IMAGES_LOADED
 from tests.e2e.test_login import assert_fits_width, sign_in
+from voice import tts
 
 pytestmark = [
     pytest.mark.e2e,
@@ -91,9 +92,7 @@ def recording(tmp_path_factory):
         name = re.sub(r"\W+", "-", text).strip("-")
         raw, padded = folder / f"{name}-raw.wav", folder / f"{name}.wav"
         if not padded.exists():
-            subprocess.run(
-                ["espeak-ng", "-v", "en-us+klatt", "-s", "150", "-w", str(raw), text], check=True
-            )
+            raw.write_bytes(tts.espeak_engine(voice="en-us+klatt", rate=150).synthesize(text).wav)
             subprocess.run(
                 ["sox", str(raw), "-r", "48000", "-c", "1", "-b", "16", str(padded)]
                 + ["pad", "1", "1.5"],
@@ -350,7 +349,7 @@ def test_talking_over_the_answer_stops_it_and_listens_again(driver, live_url, al
     tone = ["synth", "3", "sine", "300", "vol", "0.3", "pad", "2.5", "0"]
     subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(wav), *tone], check=True)
     said = "Fries cook for three minutes at three hundred fifty degrees. Shake the basket."
-    speech = subprocess.run(["espeak-ng", "--stdout", said], capture_output=True, check=True)
+    speech = tts.espeak_engine().synthesize(said).wav
     with chromium(driver, live_url, wav) as (page, errors):
         server = ScriptedVoice(page)
         open_chat(page)
@@ -358,7 +357,7 @@ def test_talking_over_the_answer_stops_it_and_listens_again(driver, live_url, al
         mic = page.locator("#voice-mic")
         expect(mic).to_have_attribute("data-state", "listening")
         assert stats(page)["micOpen"]
-        server.answer("how long do fries cook", "Fries cook for 3 minutes.", speech.stdout)
+        server.answer("how long do fries cook", "Fries cook for 3 minutes.", speech)
         expect(page.locator(".msg-question .bubble")).to_have_text("how long do fries cook")
         expect(mic).to_have_attribute("data-state", "speaking")
         expect(page.get_by_role("button", name="Stop", exact=True)).to_be_visible()

@@ -45,15 +45,15 @@ def test_the_document_list_shows_progress_uploader_and_finds_by_checksum(ops, bo
     document = ready_document(bob)
     other, _ = services.add_document(filename="closing.md", data=b"# Closing\n\nLock up.")
     html = ops.get(DOCUMENTS).content.decode()
-    assert "Walk-in manual" in html and "closing" in html
+    assert "Walk-in manual" in html and "Closing" in html
     assert ">4/4<" in html  # pages done / page count
     assert ">0/0<" in html
     assert ">bob<" in html
 
     found = ops.get(DOCUMENTS, {"q": document.checksum}).content.decode()
-    assert "Walk-in manual" in found and "closing" not in found
+    assert "Walk-in manual" in found and "Closing" not in found
     queued = ops.get(DOCUMENTS, {"status__exact": "queued"}).content.decode()
-    assert "closing" in queued and "Walk-in manual" not in queued
+    assert "Closing" in queued and "Walk-in manual" not in queued
     assert other.pk
 
 

@@ -109,6 +109,22 @@ def test_the_same_file_uploaded_again_is_the_known_document_marked_duplicate(
     assert callbacks == [] and not delay.called
 
 
+@pytest.mark.parametrize(
+    ("data", "title"),
+    [
+        (b"Intro line.\n\n## Steps\n\n# Closing the Store #\n\nLock up.", "Closing the Store"),
+        (b"## Steps only\n\nLock the back door.", "closing checklist"),
+    ],
+)
+def test_a_markdown_upload_is_titled_from_its_first_heading_else_its_file_name(
+    bob, delay, data, title
+):
+    file = SimpleUploadedFile("closing_checklist.md", data, content_type="text/markdown")
+    response = upload(signed_in(bob), file)
+    assert response.status_code == 201
+    assert response.json()["title"] == title
+
+
 def test_a_file_whose_content_does_not_match_its_name_is_rejected_and_nothing_is_kept(
     bob, settings, delay
 ):

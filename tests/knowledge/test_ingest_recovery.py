@@ -148,10 +148,14 @@ def test_a_worker_killed_mid_ingestion_has_the_task_sent_again_and_the_document_
     tmp_path,
 ):
     """Also: ``ingest --queue`` hands the document to a real worker."""
-    from lineled.bench import wait_for_line
+    from lineled.bench import purge, wait_for_line
     from lineled.celery import app
     from tests.support import child_env, running
 
+    # Tasks earlier tests of this session left in its queue (no worker ran them) would
+    # come first, a second apiece on the filesystem broker: this test's worker starts
+    # on an empty queue.
+    purge(app.conf.task_default_queue)
     marker = uuid.uuid4().hex[:10]
     path = tmp_path / f"walk-in-{marker}.pdf"
     path.write_bytes(text_pdf(*([f"Page {n}: walk-in alarm code {marker}."] for n in range(60))))

@@ -9,12 +9,12 @@ import pypdfium2 as pdfium
 import pytest
 
 from knowledge import services
-from knowledge.demo import build
 from knowledge.demo.loader import MANUALS
 from knowledge.ingest import pdf, pdftables
 from knowledge.ingest.pdf import Line
 from knowledge.ingest.pdftables import Segment
 from knowledge.reading import read
+from tools.demo import build
 
 FRYER = MANUALS / "hb-eq-101-fryer.pdf"
 FOOD_CODE = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "pdf"

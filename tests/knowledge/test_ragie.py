@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from django.db import transaction
+from kombu.exceptions import OperationalError
 
 from knowledge import ragie, services, tasks
 from knowledge.models import Document, SearchEvent
@@ -342,6 +343,22 @@ def test_deleting_a_document_deletes_ragies_copy_after_commit(
     assert len(ragie_only(callbacks)) == 1
     assert not api.documents
     assert api.requests[-1].method == "DELETE"
+
+
+def test_a_deletion_stands_when_the_broker_refuses_ragies_copy(
+    api, fryer, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    uploaded(fryer, api)
+
+    def refused(*args, **kwargs):
+        raise OperationalError("the broker is down")
+
+    monkeypatch.setattr(tasks.ragie_delete_document, "delay", refused)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_document(fryer)
+
+    assert not Document.objects.filter(pk=fryer.pk).exists()
+    assert "ragie_delete_document" in caplog.text  # logged, for ops to see
 
 
 def test_without_a_key_nothing_is_sent_to_ragie(settings, django_capture_on_commit_callbacks):

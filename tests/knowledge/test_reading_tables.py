@@ -8,8 +8,8 @@ from docx import Document as WordDocument
 
 from knowledge import services
 from knowledge.demo.loader import MANUALS
-from knowledge.ingest import chunking, pdf
-from knowledge.reading import labelled, read, units
+from knowledge.ingest import chunking, pdf, textdocs
+from knowledge.reading import embedded_units, labelled, read, units
 
 HEADER = ["Product", "Vat", "Oil temp", "Cook time", "Done when", "Hold time"]
 ROWS = [
@@ -169,3 +169,76 @@ def test_markdown_and_word_tables_read_the_same_as_the_pdf_table(settings, tmp_p
     assert from_file[0].text.startswith(
         "French fries (frozen, 3/8 in cut): Vat 1 or 2, Oil temp 350°F, Cook time 3 min 00 s"
     )
+
+
+# A chart whose layout a conversion to text lost: its column names, then its values a
+# row at a time, in the middle of a paragraph (figures as a holding chart gives them).
+FLATTENED = (
+    "Hold the soup for the time the chart gives for its temperature: Temperature °C (°F) "
+    "Time1 in Minutes 60.0 (140) 12 62.2 (144) 5 62.8 (145) 4 1Holding time starts when "
+    "the probe reads the temperature. Stir the soup before it is probed."
+)
+
+
+def test_a_chart_flattened_into_a_paragraph_reads_back_as_labelled_rows():
+    blocks, charted = read(FLATTENED), rows(FLATTENED)
+    assert [b.text for b in charted] == [
+        "Temperature °C (°F) 60.0 (140): Time in Minutes 12",
+        "Temperature °C (°F) 62.2 (144): Time in Minutes 5",
+        "Temperature °C (°F) 62.8 (145): Time in Minutes 4",
+    ]
+    # the sentence before says what the values are; the chart's footnote explains its
+    # mark and is not quoted on its own; the words after it stay a paragraph
+    assert all(b.lead.startswith("Hold the soup for the time") for b in charted)
+    assert blocks[0].text.startswith("Hold the soup") and blocks[0].kind != "row"
+    assert blocks[-1].text == "Stir the soup before it is probed."
+    assert not any("Holding time starts" in b.text for b in blocks)
+
+
+def test_numbers_in_a_row_with_nothing_to_tell_their_columns_apart_stay_a_sentence():
+    text = "Vats 1 2 3 4 5 6 are filtered in that order: 1 2 3 4 5 6 each night."
+    assert not rows(text)
+
+
+def test_a_line_opening_with_a_chart_value_in_parentheses_is_not_a_list_item():
+    lines = "Time in Minutes 54.4 (130) 112 55.0\n(131) 89 56.1 (133) 56\n(2) The next rule."
+    blocks = textdocs.text_blocks(lines)
+    assert [b.kind for b in blocks] == ["para", "item"]  # "(2)" is an item, "(131)" is not
+    assert "55.0 (131) 89" in blocks[0].text
+
+
+# A chart with a label before each row's values, its column names values themselves
+# (made-up settings, laid out as a conversion to text leaves such charts).
+OVENS = (
+    "Preheat the oven for the roast's weight as the chart shows: Oven Settings by Roast "
+    "Weight Oven Kind Less than 4 kg (9 lbs) 4 kg (9 lbs) or More Deck 175°C (347°F) or "
+    "more 150°C (302°F) or more Convection 160°C (320°F) or more 140°C (284°F) or more "
+    "Combi Steam 1 120°C (248°F) or less 120°C (248°F) or less 1 Steam mode with the vent "
+    "shut."
+)
+
+
+def test_a_flattened_chart_with_a_label_on_each_row_reads_back_as_labelled_rows():
+    blocks, charted = read(OVENS), rows(OVENS)
+    assert [b.text for b in charted] == [
+        "Deck — Less than 4 kg (9 lbs): 175°C (347°F) or more; "
+        "4 kg (9 lbs) or More: 150°C (302°F) or more",
+        "Convection — Less than 4 kg (9 lbs): 160°C (320°F) or more; "
+        "4 kg (9 lbs) or More: 140°C (284°F) or more",
+        "Combi Steam — Less than 4 kg (9 lbs): 120°C (248°F) or less; "
+        "4 kg (9 lbs) or More: 120°C (248°F) or less",
+    ]  # the footnote's 1 after "Combi Steam" is not a value
+    assert charted[0].lead.endswith("as the chart shows: Oven Settings by Roast Weight Oven Kind")
+    assert blocks[-1] is charted[-1]  # the footnote after the chart is not quoted alone
+
+
+def test_a_chart_row_is_embedded_with_its_lead_in_and_stored_under_its_own_text():
+    embedded, stored = embedded_units(FLATTENED), units(FLATTENED)
+    assert len(embedded) == len(stored)
+    charted = [i for i, text in enumerate(stored) if text.startswith("Temperature °C (°F)")]
+    assert charted and all(
+        embedded[i].startswith("Hold the soup for the time") and embedded[i].endswith(stored[i])
+        for i in charted
+    )
+    others = [i for i in range(len(stored)) if i not in charted]
+    assert all(embedded[i] == stored[i] for i in others)

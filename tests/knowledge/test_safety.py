@@ -8,7 +8,7 @@ from knowledge import safety
 from knowledge.safety import REDACTED, addresses_assistant, flagged_sentences, redact
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_SOURCES = sorted((ROOT / "knowledge" / "demo" / "src").glob("*.md"))
+DEMO_SOURCES = sorted((ROOT / "tools" / "demo" / "src").glob("*.md"))
 FOOD_CODE = ROOT.parent / "shared" / "corpus" / "fda-food-code-2022"
 
 STEERING = [

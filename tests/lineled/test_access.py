@@ -132,3 +132,10 @@ def test_the_openapi_schema_documents_the_endpoints_for_signed_in_users(alice):
     assert "/api/me" in schema["paths"]
     assert "/api/system/status" in schema["paths"]
     assert "BearerTokenAuth" in schema["components"]["securitySchemes"]
+
+
+def test_the_api_docs_page_is_laid_out_for_the_device_width_and_leads_back(alice):
+    html = signed_in(alice).get("/api/docs").content.decode()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert 'id="swagger-settings"' in html and "/api/openapi.json" in html
+    assert '<a href="/">' in html and "Back to Line Lead" in html

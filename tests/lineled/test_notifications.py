@@ -1,6 +1,7 @@
 """The notifications websocket: session auth, origin check, and group messages."""
 
 import json
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -49,18 +50,27 @@ async def test_a_signed_in_user_is_greeted_and_answered():
     await ws.disconnect()
 
 
+async def refused(ws: WebsocketCommunicator) -> tuple[bool, int | None]:
+    """Connect, then send the disconnect a browser sends once its socket is refused, and
+    give the application a second to end before it is cancelled. Left running, a refused
+    consumer's wait on the Redis channel layer was cancelled only when the test's event
+    loop closed, and that hung the teardown past the 120 s timeout (CI, with Redis)."""
+    try:
+        return await ws.connect()
+    finally:
+        await ws.disconnect(timeout=1)
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_a_stranger_is_turned_away():
-    ws = communicator()
-    connected, code = await ws.connect()
+    connected, code = await refused(communicator())
     assert not connected
     assert code == 4401
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_page_from_another_site_cannot_open_the_socket():
-    ws = communicator(origin=b"https://evil.example")
-    connected, _ = await ws.connect()
+    connected, _ = await refused(communicator(origin=b"https://evil.example"))
     assert not connected
 
 
@@ -79,7 +89,7 @@ async def test_a_socket_opens_only_from_a_page_of_the_origin_it_connects_to():
     for host, origin, expected in cases:
         headers = [(b"origin", origin), (b"host", host)]
         ws = WebsocketCommunicator(application, "/ws/notifications/", headers=headers)
-        connected, code = await ws.connect()
+        connected, code = await refused(ws)
         assert (connected, code) == (False, expected), (host, origin)
 
 
@@ -120,6 +130,49 @@ def test_the_server_refuses_a_websocket_from_a_foreign_origin(tmp_path, bob):
                 url, additional_headers={"Cookie": cookie, "Origin": "https://evil.example"}
             )
         assert refused.value.response.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_sign_in_past_its_sockets_is_refused_at_the_handshake_with_the_reason(tmp_path, bob):
+    """A flood of sockets from one session is turned away before any work is done for
+    it; another sign-in, and the same one once a socket closes, still connect."""
+    import websockets.sync.client as ws_client
+    from websockets.exceptions import InvalidStatus
+
+    with web_server(tmp_path, SOCKETS_PER_SIGN_IN="2") as base:
+        url = base.replace("http://", "ws://") + "/ws/notifications/"
+
+        def connect(cookie: str):
+            return ws_client.connect(url, additional_headers={"Cookie": cookie, "Origin": base})
+
+        bobs = session_cookie(bob)
+        first, second = connect(bobs), connect(bobs)
+        for socket in (first, second):
+            assert json.loads(socket.recv(timeout=10))["type"] == "hello"
+        with pytest.raises(InvalidStatus) as refused:
+            connect(bobs)
+        assert refused.value.response.status_code == 429
+        assert b"too many open connections for one sign-in (at most 2)" in (
+            refused.value.response.body
+        )
+        with connect(session_cookie(bob)) as other:  # another session of the same user
+            assert json.loads(other.recv(timeout=10))["type"] == "hello"
+        first.close()
+        # The slot frees when the server has finished with the closed socket (its group
+        # leaves go through Redis), a moment after the close handshake: retry as the
+        # browser does, for a while.
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                again = connect(bobs)
+                break
+            except InvalidStatus as still:
+                assert still.response.status_code == 429
+                assert time.monotonic() < deadline, "the closed socket's slot was never freed"
+                time.sleep(0.1)
+        with again:
+            assert json.loads(again.recv(timeout=10))["type"] == "hello"
+        second.close()
 
 
 async def test_an_idle_redis_channel_layer_keeps_waiting_for_messages(redis_url):

@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.support import ROOT, clean_env, free_port, run_python, wait_for_http
+from tests.support import (
+    ROOT,
+    child_env,
+    clean_env,
+    free_port,
+    run_python,
+    running,
+    wait_for_http,
+)
 
 
 def manage(env, *args) -> str:
@@ -115,3 +123,41 @@ def test_a_fresh_embedded_install_serves_runs_beat_and_stops_cleanly(tmp_path):
     time.sleep(0.5)
     assert processes_using(var) == [], log.read_text()[-3000:]
     assert "all stopped" in log.read_text()
+
+
+def test_serve_refuses_several_web_processes_on_the_in_memory_channel_layer(settings):
+    settings.REDIS_URL = ""
+    with pytest.raises(CommandError, match="--web 2 needs REDIS_URL: without it the channel"):
+        call_command("serve", "--web", "2", "--no-worker")
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_several_web_processes_serve_one_port_and_metrics_count_them_all(
+    tmp_path, redis_url, transactional_db
+):
+    port = free_port()
+    env = child_env(LINELED_VAR_DIR=str(tmp_path / "var"), METRICS_TOKEN="scrape-me-" + "x" * 20)
+    log = tmp_path / "serve.log"
+    argv = [sys.executable, "manage.py", "serve", "--port", str(port), "--web", "2", "--no-worker"]
+    with running(argv, env, log) as serve:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/healthz", timeout=90, process=serve)
+        deadline = time.monotonic() + 90
+        while log.read_text().count("Started server process") < 2:  # the second one too
+            assert time.monotonic() < deadline and serve.poll() is None, log.read_text()
+            time.sleep(0.2)
+        for _ in range(20):  # each on a new connection: either process may take it
+            with urllib.request.urlopen(f"{base}/healthz", timeout=10) as response:
+                assert response.status == 200
+        request = urllib.request.Request(
+            f"{base}/metrics", headers={"Authorization": f"Bearer {env['METRICS_TOKEN']}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            metrics = response.read().decode()
+    counted = re.search(
+        r'^lineled_http_requests_total\{method="GET",route="/healthz",status="2xx"\} (\S+)$',
+        metrics,
+        re.MULTILINE,
+    )
+    assert counted and float(counted.group(1)) >= 20, metrics  # 20, and the start-up probes
+    assert "2 web processes" in log.read_text()

@@ -4,7 +4,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lineled.models import ApiToken, digest_token
@@ -112,6 +114,21 @@ def test_use_of_a_token_is_recorded(alice):
     assert ApiToken.objects.get(pk=issued["id"]).last_used_at is None
     Client().get("/api/me", **bearer(issued["token"]))
     assert ApiToken.objects.get(pk=issued["id"]).last_used_at is not None
+
+
+def test_a_busy_token_records_its_use_once_a_minute_not_on_every_request(alice):
+    issued = issue("alice")
+    client = Client()
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(5):
+            assert client.get("/api/me", **bearer(issued["token"])).status_code == 200
+    table = ApiToken._meta.db_table
+    writes = [q for q in queries.captured_queries if q["sql"].startswith(f'UPDATE "{table}"')]
+    assert len(writes) == 1
+    first = ApiToken.objects.get(pk=issued["id"]).last_used_at
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        client.get("/api/me", **bearer(issued["token"]))
+    assert ApiToken.objects.get(pk=issued["id"]).last_used_at > first
 
 
 def test_the_commands_reject_bad_input(alice):

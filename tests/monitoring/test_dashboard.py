@@ -32,7 +32,12 @@ def test_ops_get_the_dashboard_with_its_sections_and_scripts(charlie):
     assert re.search(r"<button[^>]*>Sample now</button>", page)
     assert 'data-range="7d"' in page and 'aria-pressed="true">Last 24 hours' in page
     assert 'name="csrfmiddlewaretoken"' in page  # api.js sends it on the POSTs
-    for script in ("js/api.js", "js/monitoring-chart.js", "js/monitoring.js"):
+    for script in (
+        "js/api.js",
+        "vendor/uplot/uPlot.iife.min.js",
+        "js/charts.js",
+        "js/monitoring.js",
+    ):
         assert f"/static/{script}" in page, script
     assert 'data-api="/api/monitoring"' in page
     assert 'data-socket="/ws/notifications/"' in page

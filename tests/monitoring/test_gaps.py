@@ -18,15 +18,15 @@ def test_declined_questions_are_grouped_by_wording_with_counts(alice, bob, fryer
     ]:
         ask(user, question)
     gaps = services.knowledge_gaps()
-    assert [g["count"] for g in gaps] == [3, 1]
-    assert gaps[0]["question"] == "What's the wifi password for guests"  # the newest wording
-    assert set(gaps[0]["examples"]) == {
+    assert [g.count for g in gaps] == [3, 1]
+    assert gaps[0].question == "What's the wifi password for guests"  # the newest wording
+    assert set(gaps[0].examples) == {
         "what is the guest wifi password",
         "guest wifi password?",
         "What's the wifi password for guests",
     }
-    assert gaps[1]["question"] == "how do i book vacation days"
-    assert all("fries" not in g["question"] for g in gaps)
+    assert gaps[1].question == "how do i book vacation days"
+    assert all("fries" not in g.question for g in gaps)
 
 
 def test_knowledge_gaps_reject_an_unreasonable_range():

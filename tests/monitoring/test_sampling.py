@@ -47,7 +47,7 @@ def test_repeated_sampling_of_a_quiet_store_raises_no_alert(fryer):
         with time_machine.travel(start + timedelta(minutes=minute), tick=False):
             sample()
     assert not Alert.objects.exists()
-    assert services.overall_status()["status"] == "ok"
+    assert services.overall_status().status == "ok"
 
 
 def test_chatting_produces_real_answer_figures(alice, fryer):

@@ -70,7 +70,7 @@ class Replay(InProcessClient):
 
 def ask_as_bench_does(entries: list[dict], path: Path, monkeypatch, user) -> tuple[dict, dict]:
     """``bench chat``'s figures over ``entries``, and each final answer as the API
-    shows it (``message_json``), by question."""
+    shows it (``MessageOut``'s JSON), by question."""
     path.write_text(json.dumps(entries))
     shown = {}
     ask = bench.ask
@@ -78,7 +78,7 @@ def ask_as_bench_does(entries: list[dict], path: Path, monkeypatch, user) -> tup
     def keeping(conversation, asker, entry, sections):
         judged = ask(conversation, asker, entry, sections)
         answer = conversation.messages.filter(role=Message.Role.ASSISTANT).latest("pk")
-        shown[entry["question"]] = chat.message_json(answer)
+        shown[entry["question"]] = chat.message_out(answer).model_dump(mode="json")
         return judged
 
     monkeypatch.setattr(bench, "ask", keeping)

@@ -152,7 +152,7 @@ def test_starting_a_run_answers_202_with_a_queued_run_sent_to_a_worker_after_com
     run = Run.objects.get()
     assert body["run"] == run.pk
     assert body["status"] == "queued" and body["tests_done"] == 0
-    assert body["trigger"] == "api" and body["mode"] == "in-process"
+    assert body["trigger"] == "browser" and body["mode"] == "in-process"
     assert body["category"] == "integration"
     assert body["readiness"] == "" and body["score"] is None
     assert "tests" not in body
@@ -161,6 +161,24 @@ def test_starting_a_run_answers_202_with_a_queued_run_sent_to_a_worker_after_com
     for callback in callbacks:
         callback()
     assert enqueued == [run.pk]
+
+
+def test_a_run_says_where_it_was_started_the_validation_page_or_a_token(charlie, enqueued):
+    # The Validation page calls the API with the browser session; a script with a token.
+    post(signed_in(charlie), f"{BASE}/runs", {"category": "text"})
+    from_page = Run.objects.get()
+    report_page = signed_in(charlie).get(f"/validation/runs/{from_page.pk}/").content.decode()
+    assert "from the browser by Charlie" in report_page
+    assert "REST API" not in report_page
+    assert "Browser, charlie" in signed_in(charlie).get("/validation/").content.decode()
+
+    Run.objects.all().delete()
+    _, token = create_token(charlie, "nightly script")
+    post(Client(), f"{BASE}/runs", {"category": "text"}, HTTP_AUTHORIZATION=f"Bearer {token}")
+    from_script = Run.objects.get()
+    assert from_script.trigger == "api"
+    report_page = signed_in(charlie).get(f"/validation/runs/{from_script.pk}/").content.decode()
+    assert "from the REST API by Charlie" in report_page
 
 
 def test_a_run_started_without_a_body_runs_the_whole_suite(charlie, enqueued):

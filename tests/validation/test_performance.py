@@ -22,7 +22,8 @@ PERFORMANCE = {
 }
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)  # with the wait for another load test
+@pytest.mark.usefixtures("one_load_at_a_time")
 def test_the_performance_tests_measure_the_demo_deployment_and_keep_their_figures(demo, settings):
     # What this test checks is that the load really runs and every figure is kept; how
     # fast this machine is belongs to `bench` and `validate`. A loaded CI machine must
@@ -84,6 +85,15 @@ def test_latency_scores_fall_in_a_straight_line_from_the_target_to_the_limit():
     assert performance.linear(325, 150, 500) == pytest.approx(50)
 
 
+def test_fifty_users_score_nothing_once_their_p95_passes_two_seconds():
+    target, limit = performance.USERS_TARGET_MS, performance.USERS_LIMIT_MS
+    assert performance.linear(1000, target, limit) == 100
+    assert performance.linear(1500, target, limit) == pytest.approx(50)
+    assert performance.linear(2000, target, limit) == 0
+
+
+@pytest.mark.timeout(600)  # with the wait for another load test
+@pytest.mark.usefixtures("one_load_at_a_time")
 def test_answers_that_fail_under_concurrent_load_count_as_errors(demo, context, settings):
     settings.LINELED_MODEL = "openai:gpt-4o-mini"  # a model server that is not there
     settings.LINELED_MODEL_BASE_URL = "http://127.0.0.1:9/v1"
@@ -99,6 +109,8 @@ def test_answers_that_fail_under_concurrent_load_count_as_errors(demo, context, 
     assert outcome.recommendation
 
 
+@pytest.mark.timeout(600)  # with the wait for another load test
+@pytest.mark.usefixtures("one_load_at_a_time")
 def test_fifty_users_fail_when_the_server_cannot_hear_the_spoken_ones(demo, context, settings):
     settings.VOICE_STT = "whisper"
     settings.VOICE_WHISPER_MODEL = "/nonexistent/whisper-model"

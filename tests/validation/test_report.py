@@ -34,8 +34,17 @@ def report_url(run: Run) -> str:
     return f"/validation/runs/{run.pk}/"
 
 
+ROWS = "/validation/rows/"
+
+
+def rows_of(html: str) -> dict[int, str]:
+    """The run rows in ``html``, by run id."""
+    found = re.finditer(r'<tr data-run="(\d+)".*?</tr>', html, re.S)
+    return {int(m.group(1)): m.group(0) for m in found}
+
+
 def trend_on(page: str) -> list[dict]:
-    """The trend chart's points, as the page hands them to validation.js."""
+    """The trend chart's points, as the page hands them to validation.js (and charts.js)."""
     return json.loads(re.search(r'id="trend-data"[^>]*>(.*?)</script>', page, re.S).group(1))
 
 
@@ -239,10 +248,65 @@ def test_the_runs_page_lists_runs_with_their_verdicts_and_a_button_to_start_one(
     assert f'href="/validation/runs/{done.pk}/"' in page
     assert "Ops console, charlie" in page
     assert 'name="csrfmiddlewaretoken"' in page  # api.js sends it with the POST
-    for script in ("js/api.js", "js/validation.js"):
+    for script in (
+        "js/api.js",
+        "vendor/uplot/uPlot.iife.min.js",
+        "js/charts.js",
+        "js/validation.js",
+    ):
         assert f"/static/{script}" in page
     assert 'data-api="/api/validation"' in page and 'data-socket="/ws/notifications/"' in page
-    assert '<template id="run-row">' in page
+    assert "/static/vendor/htmx/htmx.min.js" in page and f'data-rows="{ROWS}"' in page
+    assert "<template" not in page  # no second drawing of a row for JS to fill
+
+
+def test_a_row_alone_is_the_row_the_page_draws_and_asks_again_while_under_way(
+    charlie, small_suite, enqueued
+):
+    done = finished_run(charlie, category="text")
+    going = services.start(trigger="admin", user=charlie)
+    Run.objects.filter(pk=going.pk).update(status="running", tests_done=1, tests_total=2)
+    client = signed_in(charlie)
+    page = rows_of(page_of(charlie, "/validation/"))
+
+    response = client.get(ROWS, {"id": [going.pk, done.pk]})
+    assert response.status_code == 200
+    assert "no-cache" in response["Cache-Control"]  # asked again and again: never stale
+    rows = rows_of(response.content.decode())
+    assert rows == {going.pk: page[going.pk], done.pk: page[done.pk]}  # one drawing of a row
+
+    row = rows[going.pk]
+    assert 'data-status="running"' in row and "1 tests done of 2" in row
+    assert f'hx-get="{ROWS}?id={going.pk}"' in row and 'hx-swap="outerHTML"' in row
+    assert (
+        'hx-trigger="every 2s [!document.hidden && !LineLeadValidation.live], '
+        'every 10s [!document.hidden], refresh"'
+    ) in row
+    row = rows[done.pk]
+    assert 'hx-trigger="refresh"' in row  # ended: asked again only on an event
+    assert 'data-score="70.0" data-success-rate="0.5" data-readiness="NOT READY"' in row
+    assert '<span class="level level-critical">NOT READY</span>' in row
+    assert f'href="/validation/runs/{done.pk}/"' in row
+
+    # Finished since: the row no longer asks by itself, and shows the verdict.
+    Run.objects.filter(pk=going.pk).update(
+        status="done", tests_done=2, score=81.5, success_rate=1.0, readiness="CONDITIONAL"
+    )
+    row = rows_of(client.get(ROWS, {"id": going.pk}).content.decode())[going.pk]
+    assert 'data-status="done"' in row and 'hx-trigger="refresh"' in row
+    assert '<span class="level level-warning">CONDITIONAL</span>' in row and ">81.5<" in row
+
+
+def test_a_deleted_run_has_no_row_and_a_bad_id_is_refused(charlie):
+    gone = Run.objects.create().pk
+    Run.objects.filter(pk=gone).delete()
+    client = signed_in(charlie)
+    response = client.get(ROWS, {"id": gone})
+    assert response.status_code == 200
+    assert response.content.decode().strip() == ""  # the swap removes the row
+    for query in ({}, {"id": "seven"}, {"id": [gone, ""]}, {"id": "-1"}):
+        assert client.get(ROWS, query).status_code == 400, query
+    assert client.post(ROWS, {"id": gone}).status_code == 405
 
 
 def test_with_no_run_yet_the_runs_page_says_how_to_start_one(charlie):
@@ -262,13 +326,15 @@ def test_ops_find_validation_in_the_menu_and_others_do_not(alice, charlie):
 def test_crew_and_managers_are_refused_both_pages(who, request):
     user = request.getfixturevalue(who)
     run = Run.objects.create()
-    for url in ("/validation/", report_url(run)):
+    for url in ("/validation/", report_url(run), f"{ROWS}?id={run.pk}"):
         response = signed_in(user).get(url)
         assert response.status_code == 403
         assert b"This page needs the ops role." in response.content
 
 
 def test_a_stranger_is_sent_to_sign_in_and_an_unknown_run_is_not_found(client, charlie):
-    response = client.get("/validation/")
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    run = Run.objects.create()
+    for url in ("/validation/", f"{ROWS}?id={run.pk}"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert signed_in(charlie).get("/validation/runs/999999/").status_code == 404

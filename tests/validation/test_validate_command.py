@@ -22,8 +22,9 @@ def validate(*args: str) -> str:
     return out.getvalue()
 
 
-@pytest.mark.timeout(300)  # the whole suite, fifty users included, on whatever machine
+@pytest.mark.timeout(600)  # the whole suite, fifty users included, and a wait for the lock
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("one_load_at_a_time")
 def test_validate_json_prints_all_25_tests_with_their_scores_and_evidence(demo, tmp_path):
     services.ensure_default_cases()
 

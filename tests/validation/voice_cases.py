@@ -38,7 +38,7 @@ HEARD_RIGHT = [
         [2],
         "procedure",
     ),
-    Case(9004, "and fish?", [ONION_RINGS], True, ["3 min 30 s"], FRYER, [3], "follow-up"),
+    Case(9004, "what about fish?", [ONION_RINGS], True, ["3 min 30 s"], FRYER, [3], "follow-up"),
 ]
 
 

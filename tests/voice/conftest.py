@@ -4,6 +4,8 @@ from knowledge.demo import loader
 from voice import stt, tts
 from voice.stt import prompt
 
+from . import sockets
+
 FRYER = loader.MANUALS / "hb-eq-101-fryer.pdf"
 
 
@@ -25,3 +27,12 @@ def fryer(settings, _var_dir):
     yield document
     stt.reset()
     tts.reset()
+
+
+@pytest.fixture
+async def voice_sockets(settings, tmp_path):
+    """For tests of the voice websocket: media under ``tmp_path``; afterwards the
+    sockets the test opened are closed and the answers they started are finished."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    yield
+    await sockets.close_opened()

@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from voice import audio
+from voice import audio, tts
 
 CACHE = Path(tempfile.gettempdir()) / "lineled-test-speech"
 # Of espeak-ng's voices, the one whisper base hears best (its formant voices are far
@@ -21,16 +21,11 @@ def spoken(text: str, *, voice: str = VOICE, speed: int = 150) -> bytes:
     CACHE.mkdir(exist_ok=True)
     raw = CACHE / f"{key}.raw"
     if not raw.exists():
-        wav = CACHE / f"{key}.wav"
-        subprocess.run(
-            ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), "--stdin"],
-            input=text.encode(),
-            check=True,
-            capture_output=True,
-        )
+        wav = tts.espeak_engine(voice=voice, rate=speed, timeout=60).synthesize(text).wav
         pcm = subprocess.run(
-            ["sox", str(wav), "-t", "raw", "-r", "16000", "-c", "1", "-b", "16"]
+            ["sox", "-t", "wav", "-", "-t", "raw", "-r", "16000", "-c", "1", "-b", "16"]
             + ["-e", "signed", "-"],
+            input=wav,
             check=True,
             capture_output=True,
         ).stdout

@@ -4,97 +4,32 @@ offline recogniser prompted with the manuals' key terms, and real speech synthes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
-import json
 import os
 import wave
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.db import connections
-from django.test import Client
 
 from chat import services as chat
 from chat.models import Message
-from lineled.asgi import application
 from voice import audio
 from voice.models import VoiceTurn
 
+from .sockets import (
+    connect,
+    new_conversation,
+    opened,
+    push_to_talk,
+    receive,
+    say,
+    types,
+    until,
+)
 from .speech_samples import frames, question
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-_opened: list[WebsocketCommunicator] = []
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-async def _cleanup():
-    yield
-    while _opened:
-        ws = _opened.pop()
-        with contextlib.suppress(Exception):
-            await ws.disconnect(timeout=2)
-    await chat.wait_for_answers()
-    await sync_to_async(connections.close_all)()
-
-
-def cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-
-
-async def connect(user, conversation_id) -> tuple[WebsocketCommunicator, dict]:
-    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
-    if user is not None:
-        headers.append((b"cookie", (await sync_to_async(cookie)(user)).encode()))
-    ws = WebsocketCommunicator(application, f"/ws/voice/{conversation_id}/", headers=headers)
-    _opened.append(ws)
-    connected, code = await ws.connect(timeout=10)
-    if not connected:
-        return ws, {"closed": code}
-    return ws, json.loads(await ws.receive_from(timeout=10))
-
-
-async def receive(ws, timeout=20):
-    """The next frame: a dict for JSON, bytes for audio."""
-    message = await ws.receive_output(timeout=timeout)
-    if message["type"] == "websocket.close":
-        return {"type": "closed", "code": message.get("code")}
-    if message.get("bytes") is not None:
-        return message["bytes"]
-    return json.loads(message["text"])
-
-
-async def until(ws, kind: str, timeout=30) -> list:
-    """Frames up to and including the first of type ``kind``."""
-    seen = []
-    while True:
-        frame = await receive(ws, timeout)
-        seen.append(frame)
-        if isinstance(frame, dict) and frame["type"] in (kind, "closed"):
-            return seen
-
-
-def types(seen) -> list[str]:
-    return ["<audio>" if isinstance(f, bytes) else f["type"] for f in seen]
-
-
-async def say(ws, text: str, **kwargs) -> None:
-    for frame in frames(question(text, **kwargs)):
-        await ws.send_to(bytes_data=frame)
-
-
-async def new_conversation(user):
-    return await sync_to_async(chat.create_conversation)(user)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("voice_sockets")]
 
 
 # --- Connecting ---------------------------------------------------------------------
@@ -129,10 +64,8 @@ async def test_it_says_which_engines_it_uses_when_ready(alice, fryer):
 async def test_a_spoken_question_is_answered_in_text_citations_and_speech(alice, fryer):
     conversation = await new_conversation(alice)
     ws, _ = await connect(alice, conversation.pk)
-    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
-    assert (await receive(ws)) == {"type": "listening", "mode": "push"}
-    await say(ws, "how long do french fries go in the fryer")
-    await ws.send_json_to({"type": "end"})
+    listening = await push_to_talk(ws, "how long do french fries go in the fryer")
+    assert listening == {"type": "listening", "mode": "push"}
     seen = await until(ws, "audio_end")
     kinds = types(seen)
     assert "speech_start" in kinds
@@ -190,10 +123,7 @@ async def test_a_spoken_follow_up_understands_a_typed_question_and_back(alice, f
     typed = await sync_to_async(chat.answer_now)(conversation, alice, "how long do fries cook?")
     assert typed[-1]["type"] == "done"
     ws, _ = await connect(alice, conversation.pk)
-    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
-    await receive(ws)
-    await say(ws, "and what temperature")
-    await ws.send_json_to({"type": "end"})
+    await push_to_talk(ws, "and what temperature")
     seen = await until(ws, "done")
     spoken_answer = "".join(f["text"] for f in seen if isinstance(f, dict) and f["type"] == "token")
     heard = next(f["text"] for f in seen if isinstance(f, dict) and f["type"] == "transcript")
@@ -202,10 +132,7 @@ async def test_a_spoken_follow_up_understands_a_typed_question_and_back(alice, f
     # Spoken first, then typed.
     other = await new_conversation(alice)
     ws2, _ = await connect(alice, other.pk)
-    await ws2.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
-    await receive(ws2)
-    await say(ws2, "how long do french fries go in the fryer")
-    await ws2.send_json_to({"type": "end"})
+    await push_to_talk(ws2, "how long do french fries go in the fryer")
     await until(ws2, "audio_end")
     events = await sync_to_async(chat.answer_now)(other, alice, "and at what temperature?")
     typed_answer = "".join(e["text"] for e in events if e["type"] == "token")
@@ -249,13 +176,10 @@ async def test_interrupting_stops_the_speech_but_the_answer_is_kept(alice, fryer
 async def test_a_dropped_connection_keeps_the_turn_as_far_as_it_got(alice, fryer):
     conversation = await new_conversation(alice)
     ws, _ = await connect(alice, conversation.pk)
-    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
-    await receive(ws)
-    await say(ws, "how do i filter the fryer")
-    await ws.send_json_to({"type": "end"})
+    await push_to_talk(ws, "how do i filter the fryer")
     await until(ws, "transcript")
     await ws.disconnect()
-    _opened.remove(ws)
+    opened.remove(ws)
     await chat.wait_for_answers()
     await asyncio.sleep(0.2)
     turn = await VoiceTurn.objects.select_related("question", "answer").aget()
@@ -343,10 +267,7 @@ async def test_hands_free_switches_itself_off_when_idle(alice, fryer, settings):
 async def test_a_declined_spoken_question_says_what_was_heard(alice, fryer):
     conversation = await new_conversation(alice)
     ws, _ = await connect(alice, conversation.pk)
-    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
-    await receive(ws)
-    await say(ws, "who won the football game last night")
-    await ws.send_json_to({"type": "end"})
+    await push_to_talk(ws, "who won the football game last night")
     seen = await until(ws, "audio_end")
     heard = next(f["text"] for f in seen if isinstance(f, dict) and f["type"] == "transcript")
     done = next(f for f in seen if isinstance(f, dict) and f["type"] == "done")
@@ -363,16 +284,10 @@ async def test_spoken_asks_share_the_chat_limits_and_end_with_the_users_access(
     settings.RATE_ASK = "1/m"
     conversation = await new_conversation(alice)
     ws, _ = await connect(alice, conversation.pk)
-    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
-    await receive(ws)
-    await say(ws, "how long do french fries go in the fryer")
-    await ws.send_json_to({"type": "end"})
+    await push_to_talk(ws, "how long do french fries go in the fryer")
     assert "done" in types(await until(ws, "audio_end"))
 
-    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
-    await receive(ws)
-    await say(ws, "and onion rings")
-    await ws.send_json_to({"type": "end"})
+    await push_to_talk(ws, "and onion rings")
     refused = (await until(ws, "error"))[-1]
     assert refused["code"] == "try_again" and 1 <= refused["retry_after"] <= 60
     assert await Message.objects.acount() == 2  # only the first question was taken
@@ -380,10 +295,7 @@ async def test_spoken_asks_share_the_chat_limits_and_end_with_the_users_access(
     settings.RATE_ASK = None
     alice.is_active = False
     await alice.asave(update_fields=["is_active"])
-    await ws.send_json_to({"type": "start", "sample_rate": 16000, "mode": "push"})
-    await receive(ws)
-    await say(ws, "and onion rings")
-    await ws.send_json_to({"type": "end"})
+    await push_to_talk(ws, "and onion rings")
     ended = await until(ws, "closed")
     assert [f.get("code") for f in ended if isinstance(f, dict)][-2:] == ["signed_out", 4401]
     assert await Message.objects.acount() == 2

@@ -5,13 +5,14 @@ import wave
 import httpx
 import pytest
 
+from knowledge import services
 from voice import audio, stt
 from voice.listening import Listener
 from voice.stt import SpeechFailed, SpeechUnavailable, prompt, vocabulary, weights
 from voice.stt.openai import OpenAIEngine
 from voice.stt.pocketsphinx import PocketsphinxEngine
 from voice.stt.whisper import WhisperEngine
-from voice.text import wer
+from voice.text import wer, written
 
 from .speech_samples import spoken
 
@@ -282,3 +283,27 @@ def test_the_factory_follows_the_settings(settings, tmp_path):
     settings.VOICE_OPENAI_API_KEY = ""
     with pytest.raises(SpeechUnavailable, match="VOICE_OPENAI_API_KEY"):
         stt.engine()
+
+
+ERROR_CODES = b"""# Slushie machine error codes
+
+| Code | Display | What to do |
+|---|---|---|
+| E4 | BARREL FROZEN | Switch the barrel to defrost for 10 minutes. |
+| E5 | LOW SYRUP | Fill the syrup tank. |
+| E6 | MOTOR HOT | Switch the machine off and call the technician. |
+"""
+
+
+@pytest.mark.django_db
+def test_whisper_hears_an_error_code_the_manuals_list(settings, speech):
+    """Without the codes in its prompt whisper writes "the 5 error" for "the E5 error";
+    with them it spells the letter, and the transcript gets the manuals' code back."""
+    document, _ = services.add_document(filename="slushie.md", data=ERROR_CODES)
+    services.ingest(document.pk)
+    prompt.build()
+    assert {"E4", "E5", "E6"} <= prompt.codes()
+    assert "E5" in prompt.text()
+    pcm = audio.silence(300) + speech("what does the E5 error on the slushie machine mean")
+    heard = stt.engine().transcribe(pcm + audio.silence(800))
+    assert "E5" in written(heard.text, prompt.codes()).split(), heard.text

@@ -64,3 +64,21 @@ def test_a_transcript_gets_the_numbers_and_units_the_manuals_write(heard, asked)
 def test_what_is_written_reads_back_as_it_was_said():
     for said in ("the walk in reads forty five degrees", "cut it three eighths inch thick"):
         assert normalize(written(said)) == said
+
+
+@pytest.mark.parametrize(
+    ("heard", "asked"),
+    [
+        (
+            "what does e two error on the shake machine mean",
+            "what does E2 error on the shake machine mean",
+        ),
+        ("the freezer shows e 7", "the freezer shows E7"),
+        ("reset after f twelve", "reset after F12"),
+        ("what does e nine mean", "what does e 9 mean"),  # no E9 in the manuals: left as heard
+        ("seat them at a two top", "seat them at a 2 top"),  # "a" is the article, not A2
+    ],
+)
+def test_a_spelled_code_the_manuals_use_is_written_as_they_write_it(heard, asked):
+    assert written(heard, frozenset({"E2", "E7", "F12", "A2"})) == asked
+    assert normalize(written(heard, frozenset({"E2", "E7", "F12"}))) == normalize(heard)

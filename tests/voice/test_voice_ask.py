@@ -16,8 +16,11 @@ from django.test import Client
 
 from chat import services as chat
 from chat.models import Message
+from chat.schemas import MessageOut
+from lineled import admission
 from voice import audio
 from voice.models import VoiceTurn
+from voice.schemas import SpokenFileOut, VoiceTurnOut
 
 from .speech_samples import question
 
@@ -45,37 +48,32 @@ def voice_ask(*args) -> dict:
 
 def test_it_prints_the_transcript_answer_citations_audio_and_timings(charlie, fryer, tmp_path):
     result = voice_ask(recording(tmp_path, "how long do fries cook"))
-    assert {
-        "conversation",
-        "message",
-        "transcript",
-        "answer",
-        "declined",
-        "citations",
-        "audio",
-        "timings",
-    } <= set(result)
-    assert "fries" in result["transcript"]
-    assert "3 min" in result["answer"] and not result["declined"]
-    assert result["citations"][0]["filename"] == "hb-eq-101-fryer.pdf"
-    answer = Message.objects.get(pk=result["message"])
-    assert answer.modality == Message.Modality.VOICE and answer.text == result["answer"]
+    assert set(result) == set(SpokenFileOut.model_fields)
+    heard, shown = result["voice_turn"], result["answer"]
+    assert set(heard) == set(VoiceTurnOut.model_fields)
+    assert set(shown) == set(MessageOut.model_fields)
+    assert "fries" in heard["transcript"] and result["question"]["text"] == heard["transcript"]
+    assert "3 min" in shown["text"] and not shown["declined"]
+    assert shown["citations"][0]["filename"] == "hb-eq-101-fryer.pdf"
+    answer = Message.objects.get(pk=shown["id"])
+    assert answer.modality == Message.Modality.VOICE and answer.text == shown["text"]
     with wave.open(result["audio"]) as spoken:
         assert spoken.getnframes() / spoken.getframerate() > 1.0
-    timings = result["timings"]
-    assert {"stt_ms", "answer_ms", "first_audio_ms", "total_ms"} <= set(timings)
-    assert 0 < timings["stt_ms"] <= timings["first_audio_ms"] <= timings["total_ms"]
+    assert shown["timings"]["total_ms"] > 0
+    assert 0 < heard["stt_ms"] <= heard["first_audio_ms"] <= heard["total_ms"]
     turn = VoiceTurn.objects.get(answer=answer)
-    assert turn.mode == VoiceTurn.Mode.FILE and turn.transcript == result["transcript"]
+    assert turn.pk == heard["id"] and turn.answer_id == heard["answer"]
+    assert turn.mode == VoiceTurn.Mode.FILE and turn.transcript == heard["transcript"]
 
 
 def test_spoken_numbers_reach_the_assistant_as_the_manuals_write_them(charlie, fryer, tmp_path):
     result = voice_ask(
         recording(tmp_path, "what do i do if the fryer oil reads forty five degrees")
     )
-    assert "45°F" in result["transcript"], result["transcript"]
-    turn = VoiceTurn.objects.select_related("question").get(pk=result["voice_turn"])
-    assert turn.question.text == turn.transcript == result["transcript"]
+    heard = result["voice_turn"]
+    assert "45°F" in heard["transcript"], heard["transcript"]
+    turn = VoiceTurn.objects.select_related("question").get(pk=heard["id"])
+    assert turn.question.text == turn.transcript == heard["transcript"]
 
 
 def test_a_follow_up_continues_the_conversation(charlie, fryer, tmp_path):
@@ -84,8 +82,9 @@ def test_a_follow_up_continues_the_conversation(charlie, fryer, tmp_path):
     result = voice_ask(
         recording(tmp_path, "and what temperature"), "--conversation", conversation.pk
     )
-    assert result["conversation"] == conversation.pk
-    assert "350" in result["answer"]
+    assert result["voice_turn"]["conversation"] == conversation.pk
+    assert result["answer"]["conversation"] == conversation.pk
+    assert "350" in result["answer"]["text"]
 
 
 def test_bad_files_get_clear_errors(charlie, fryer, tmp_path):
@@ -146,3 +145,33 @@ def test_the_api_refuses_what_is_not_a_question(alice, bob, fryer, tmp_path):
     with recording(tmp_path, "how long do fries cook").open("rb") as wav:
         assert other.post(url, {"audio": wav}).status_code == 404
     assert not Message.objects.exists()
+
+
+def test_the_api_admits_spoken_questions_as_typed_ones(alice, fryer, tmp_path, settings):
+    """Over the ask rate, or with an answer already being written, a recording is
+    refused with 429 before it is decoded, and nothing is stored; a refused or failed
+    recording gives its slot back."""
+    settings.ANSWERS_PER_USER = 1
+    client = Client()
+    client.force_login(alice)
+    conversation = chat.create_conversation(alice)
+    url = f"/api/voice/conversations/{conversation.pk}/ask"
+
+    held = admission.admit_answer(alice)  # an answer of hers being written elsewhere
+    with recording(tmp_path, "how long do fries cook").open("rb") as wav:
+        busy = client.post(url, {"audio": wav})
+    assert busy.status_code == 429 and "being written" in busy.json()["message"]
+    held.release()
+
+    quiet = io.BytesIO(audio.wav_bytes(audio.silence(2000)))
+    quiet.name = "quiet.wav"
+    assert client.post(url, {"audio": quiet}).status_code == 400  # and its slot is free again
+    with recording(tmp_path, "how long do fries cook").open("rb") as wav:
+        assert client.post(url, {"audio": wav}).status_code == 200
+
+    settings.RATE_ASK = "2/m"  # the two asks above are counted
+    with recording(tmp_path, "how long do fries cook").open("rb") as wav:
+        fast = client.post(url, {"audio": wav})
+    assert fast.status_code == 429 and 1 <= int(fast["Retry-After"]) <= 60
+    assert VoiceTurn.objects.filter(conversation=conversation).count() == 1
+    assert Message.objects.filter(conversation=conversation).count() == 2

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from chat import judging
 from validation.clients import Client, Spoken
+from validation.speech import speak
 
 
 @dataclass
@@ -63,8 +64,6 @@ class Context:
     def spoken(self, case: Case) -> Spoken:
         """``case`` spoken with espeak-ng (its history typed first), through the voice path."""
         if case.id not in self._spoken:
-            from validation.speech import speak
-
             conversation = self.client.conversation()
             for earlier in case.history:
                 self.client.ask(conversation, earlier)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 
 from validation.clients import Spoken
+from validation.speech import speak
 from validation.suite import Outcome, check
 from validation.suite.context import Case, Context
 from validation.suite.judge import cites_expected, declined, expected_place
@@ -121,8 +122,6 @@ def typed_then_spoken(ctx: Context) -> Outcome:
 def spoken_then_typed(ctx: Context) -> Outcome:
     """Each follow-up case: its history spoken, then the follow-up typed in the same
     conversation."""
-    from validation.speech import speak
-
     records, pages = [], Pages(ctx.client)
     for case in follow_ups(ctx):
         conversation = ctx.client.conversation()

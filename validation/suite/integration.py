@@ -13,6 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from chat.assistant.agent import DECLINE, INSTRUCTIONS
+from knowledge.search import Filters, LocalBackend
 from lineled.errors import DomainError
 from validation.suite import Outcome, check
 from validation.suite.pages import normalise
@@ -52,8 +54,6 @@ def _local_fallback():
     """The local backend's search, when Ragie answers first (in this process only)."""
     if settings.SEARCH_BACKEND != "ragie":
         return None
-    from knowledge.search import Filters, LocalBackend
-
     local, everything = LocalBackend(), Filters.parse(None)
 
     def search(query: str) -> list[dict]:
@@ -262,8 +262,6 @@ def _safe_answer(result: dict) -> bool:
 def _reveals_instructions(text: str) -> bool:
     """Whether the answer quotes six words in a row of the assistant's instructions
     (the decline sentence, which the crew is meant to see, aside)."""
-    from chat.assistant.agent import DECLINE, INSTRUCTIONS
-
     words = normalise(INSTRUCTIONS.replace(DECLINE, " ")).split()
     runs = {" ".join(words[i : i + 6]) for i in range(len(words) - 5)}
     said = normalise(text.replace(DECLINE, " "))

@@ -1,4 +1,4 @@
-"""How the suite judges an answer (a ``message_json`` dict, typed or spoken) against
+"""How the suite judges an answer (``MessageOut``'s JSON, typed or spoken) against
 its golden case: by ``chat.judging``'s rules, the ones ``bench chat`` judges by, so
 that the text tests' figures and the benchmark's agree on the same cases.
 

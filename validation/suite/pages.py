@@ -9,9 +9,9 @@ import html
 import json
 import re
 
+from chat import markers
 from chat.judging import section_ids
 
-_MARKER = re.compile(r"\s*\[\d+(?:\s*[,-]\s*\d+)*\]")
 _DEGREES = re.compile(
     r"(\d)\s*(?:°|º|˚|degrees?)(?!\s*c\b)\s*(?:f(?:ahrenheit)?\b)?", re.IGNORECASE
 )
@@ -70,7 +70,7 @@ _MONEY = re.compile(r"\$\s?\d[\d,]*(?:\.\d\d)?")
 def normalise(text: str) -> str:
     """Lower case, citation markers gone, degrees as "°f", dashes and quotes plain,
     whitespace collapsed: how facts are compared with answers."""
-    text = _MARKER.sub("", text or "")
+    text = markers.plain(text)
     text = html.unescape(text).translate(_DASHES)
     text = _DEGREES.sub(r"\1°f", text)
     return " ".join(text.lower().split())

@@ -4,18 +4,24 @@ voice, and whether the web process's memory grows under that load.
 
 Concurrent load runs in threads of this process, each asking through ``ctx.client``: in
 process every thread has its own database connection (closed when it ends), as each
-request of the web server would; live, each thread's requests go to the server.
+request of the web server would; live, each thread's requests go to the server. The
+fifty users are ``bench load``'s (``lineled.benchmarks.load.driver``), asking through
+the same client.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection
 
+from lineled.benchmarks.load.driver import Plan, Turn, drive
 from monitoring.metrics import percentile
 from validation.suite import Outcome, check
 from validation.suite.context import Case, Context
@@ -24,7 +30,8 @@ ANSWER_TARGET_MS, ANSWER_LIMIT_MS = 2000, 10000
 SEARCH_TARGET_MS, SEARCH_LIMIT_MS = 300, 2000
 THROUGHPUT_THREADS, THROUGHPUT_SECONDS, THROUGHPUT_TARGET = 8, 5.0, 5.0  # answers/s
 USERS_TYPED, USERS_SPOKEN = 40, 10
-USERS_TARGET_MS, USERS_LIMIT_MS, PENALTY_PER_ERROR = 5000, 30000, 10
+USERS_TARGET_MS, USERS_LIMIT_MS, PENALTY_PER_ERROR = 1000, 2000, 10
+USERS_TIMEOUT_S = 120  # an answer not back by then is an error
 MEMORY_TARGET_MB, MEMORY_LIMIT_MB = 150, 500
 
 
@@ -230,8 +237,9 @@ def throughput(ctx: Context) -> Outcome:
 
 
 def _fifty_users(ctx: Context) -> dict:
-    """40 typed and 10 spoken questions, one per user, asked at the same moment, with
-    the serving process's memory read before (after a warm-up) and after."""
+    """40 typed and 10 spoken questions, one per user, asked at the same moment by
+    ``bench load``'s driver, with the serving process's memory read before (after a
+    warm-up) and after."""
     from validation.speech import speak
 
     typed = _standalone(ctx)
@@ -239,34 +247,73 @@ def _fifty_users(ctx: Context) -> dict:
     _warm_up(ctx, typed[0])
     wavs = {question: speak(question) for question in spoken}
     before = ctx.client.memory_mb()
+    count = USERS_TYPED + USERS_SPOKEN
 
-    def ask(i: int, conversation) -> dict:
-        voice = i >= USERS_TYPED
-        question = spoken[i % len(spoken)] if voice else typed[i % len(typed)].question
-        started = time.perf_counter()
-        if voice:
-            heard = ctx.client.ask_spoken(conversation, wavs[question])
-            ms, answer = _ms(started), heard.answer
-            error, extra = heard.error or _failure(answer), {"transcript": heard.transcript}
+    def question(i: int, k: int) -> str:
+        return spoken[i % len(spoken)] if i >= USERS_TYPED else typed[i % len(typed)].question
+
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="validation-user") as pool:
+        users = [_User(ctx.client, pool, wavs if i >= USERS_TYPED else None) for i in range(count)]
+        plan = Plan(users=count, questions=1, timeout=USERS_TIMEOUT_S)
+        run = asyncio.run(drive(plan, [user.open for user in users], question))
+    ctx.memory = {"before_mb": before, "after_mb": ctx.client.memory_mb(), "users": count}
+    turns = sorted(run.turns, key=lambda turn: turn.user)
+    return {"users": [_user_row(turn) for turn in turns], "wall_s": round(run.seconds, 2)}
+
+
+class _User:
+    """A user of the driver asking through the suite's client, whose calls block: each
+    runs in a thread of ``pool`` with a database connection of its own, closed after it
+    as a request's is. Spoken with ``wavs`` (question -> recording), else typed."""
+
+    def __init__(self, client, pool: ThreadPoolExecutor, wavs: dict[str, bytes] | None):
+        self.client, self.pool, self.wavs = client, pool, wavs
+        self.mode = "voice" if wavs else "text"
+        self.conversation = None
+
+    async def _call(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(
+            self.pool, _closing, function, *args
+        )
+
+    @contextlib.asynccontextmanager
+    async def open(self):
+        self.conversation = await self._call(self.client.conversation)
+        yield self
+
+    async def ask(self, text: str):
+        problem = ""
+        if self.wavs is None:
+            answer = await self._call(self.client.ask, self.conversation, text)
         else:
-            answer = ctx.client.ask(conversation, question)
-            ms, error, extra = _ms(started), _failure(answer), {}
-        text = (answer or {}).get("text", "")
-        mode = "voice" if voice else "text"
-        return {
-            "mode": mode,
-            "question": question,
-            "ms": ms,
-            "error": error,
-            **extra,
-            "answer": text[:160],
-        }
+            heard = await self._call(self.client.ask_spoken, self.conversation, self.wavs[text])
+            yield {"type": "transcript", "text": heard.transcript}
+            answer, problem = heard.answer, heard.error
+        problem = problem or _failure(answer)
+        if (answer or {}).get("text"):
+            yield {"type": "token", "text": answer["text"]}  # the whole answer, at once
+        yield (
+            {"type": "error", "code": "failed", "message": problem} if problem else {"type": "done"}
+        )
 
-    started = time.perf_counter()
-    users = _together(USERS_TYPED + USERS_SPOKEN, lambda i: ctx.client.conversation(), ask)
-    wall = time.perf_counter() - started
-    ctx.memory = {"before_mb": before, "after_mb": ctx.client.memory_mb(), "users": len(users)}
-    return {"users": users, "wall_s": round(wall, 2)}
+
+def _closing(function, *args):
+    try:
+        return function(*args)
+    finally:
+        connection.close()
+
+
+def _user_row(turn: Turn) -> dict:
+    """A user's row of the details, as the report shows it."""
+    error = turn.detail if turn.error == "failed" else turn.error and f"{turn.error}: {turn.detail}"
+    row = {"mode": turn.mode, "question": turn.question}
+    if turn.total is not None:
+        row["ms"] = round(turn.total * 1000, 1)
+    row.update(error=error, answer=turn.answer[:160])
+    if turn.mode == "voice":
+        row["transcript"] = turn.transcript
+    return row
 
 
 def _warm_up(ctx: Context, case: Case) -> None:
@@ -311,7 +358,8 @@ def concurrent_users(ctx: Context) -> Outcome:
         f"p95 {p95:.0f} ms, {len(failed)} errors"
     )
     advice = "The deployment does not keep up with 50 users at once: see error_kinds and "
-    advice += "the slowest users; add web workers, or use PostgreSQL if SQLite reports locks."
+    advice += "the slowest users; add web processes (serve --web N, on PostgreSQL and Redis), "
+    advice += "or use PostgreSQL if SQLite reports locks."
     return Outcome(score, summary, details, "" if score >= 80 else advice)
 
 

@@ -12,10 +12,12 @@ import re
 import statistics
 import time
 
+from chat import markers
 from validation.suite import Outcome, check
 from validation.suite.context import Case, Context
 from validation.suite.judge import missing
 from voice import audio, speech, tts
+from voice.services import DECLINE_SPOKEN
 from voice.text import normalize, wer
 
 WER_TARGET, WER_LIMIT = 0.10, 0.50
@@ -25,7 +27,7 @@ FIRST_AUDIO_P50_MS, FIRST_AUDIO_P95_MS, FIRST_AUDIO_LIMIT_MS = 500.0, 900.0, 250
 MS_PER_WORD = (40.0, 600.0)
 SAME_AUDIO_TOLERANCE = 0.02  # re-synthesised text vs the audio returned
 # What a careless reader would speak: citation markers and markdown.
-MARKUP = re.compile(r"\[\^?\d+(?:\s*[,\u2013-]\s*\d+)*\]|[*#`|_~]|\]\(|^\s*>", re.M)
+MARKUP = re.compile(rf"{markers.ANY.pattern}|[*#`|_~]|\]\(|^\s*>", re.M)
 STRONGER_ENGINE = (
     "use a stronger speech-to-text engine (VOICE_WHISPER_MODEL with faster-whisper, or "
     "VOICE_OPENAI_API_KEY), or rebuild the vocabulary (manage.py build_vocabulary) after "
@@ -302,8 +304,6 @@ def for_the_ear(answer_text: str, transcript: str) -> list[str]:
     """What the server speaks for an answer, piece by piece: the answer shaped by
     ``voice.speech.SpokenAnswer`` as it streams (fed a character at a time, as the
     smallest deltas would come), a decline prefixed with what was heard."""
-    from voice.services import DECLINE_SPOKEN
-
     shaper = speech.SpokenAnswer()
     pieces = [piece for char in answer_text for piece in shaper.feed(char)] + shaper.flush()
     if pieces and pieces[0] == DECLINE_SPOKEN:

@@ -228,12 +228,7 @@ def _speak(text: str, voice: str, speed: int, path: Path) -> None:
         command += [f"duration_stretch={stretch}", "-t", text, "-o", str(path)]
         subprocess.run(command, check=True, capture_output=True)
         return
-    subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), "--stdin"],
-        input=text.encode(),
-        check=True,
-        capture_output=True,
-    )
+    path.write_bytes(tts.espeak_engine(voice=voice, rate=speed, timeout=60).synthesize(text).wav)
 
 
 def _with_parents(questions: list[dict], limit: int) -> list[dict]:

@@ -88,7 +88,6 @@ class BufferedStream(Stream):
         self._audio = bytearray()
 
 
-NAMES = ("pocketsphinx", "whisper", "openai")
 _cache: dict[tuple, Engine] = {}
 _lock = threading.Lock()
 logger = logging.getLogger(__name__)

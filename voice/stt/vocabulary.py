@@ -4,7 +4,7 @@ that adapt pocketsphinx to the words of the knowledge base.
 Built from the manuals (titles, headings, passage text), from crew-question templates
 filled with the noun phrases the manuals use, and from a base vocabulary, all in the
 spoken form of :func:`voice.text.normalize`. Words missing from CMUdict get a
-pronunciation from espeak-ng (or letter rules). The model lives under
+pronunciation from espeak-ng (``voice.tts.espeak``, or letter rules). The model lives under
 ``VAR_DIR/voice/lm/<version>/`` and ``current.json`` names the live one; a build writes
 a new folder and then replaces ``current.json`` atomically, so a running engine picks
 the new model up on its next stream.
@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from voice import tts
 from voice.stt import templates
 from voice.stt.language_model import arpa_text
 from voice.text import normalize
@@ -45,9 +45,6 @@ PER_CLAUSE = 4  # questions made from each instruction or condition of the manua
 # the vocabulary with this share of the unigram mass: crews say more than manuals do.
 GENERAL_WORDS = 2000
 GENERAL_WEIGHT = 0.1
-# espeak-ng's pronunciation joins CMUdict's as an alternate: synthetic and accented
-# speech often follows letter-to-sound rules more closely than the dictionary.
-ESPEAK_ALTERNATES = True
 
 
 @dataclass(frozen=True)
@@ -365,7 +362,9 @@ def cmudict() -> dict[str, list[str]]:
 
 def pronunciations(words: list[str]) -> dict[str, list[str]]:
     """Phones for each word: CMUdict's, then espeak-ng's, then letter rules; a word
-    nothing can pronounce is left out."""
+    nothing can pronounce is left out. espeak-ng's pronunciation joins CMUdict's as an
+    alternate: synthetic and accented speech often follows letter-to-sound rules more
+    closely than the dictionary."""
     lexicon = {}
     known = cmudict()
     missing = []
@@ -374,11 +373,10 @@ def pronunciations(words: list[str]) -> dict[str, list[str]]:
             lexicon[word] = list(known[word])
         else:
             missing.append(word)
-    spoken = espeak_phones(words if ESPEAK_ALTERNATES else missing)
-    if ESPEAK_ALTERNATES:
-        for word, phones in spoken.items():
-            if word in lexicon and phones not in lexicon[word]:
-                lexicon[word].append(phones)
+    spoken = espeak_phones(words)
+    for word, phones in spoken.items():
+        if word in lexicon and phones not in lexicon[word]:
+            lexicon[word].append(phones)
     for word in missing:
         phones = spoken.get(word) or letter_phones(word)
         if phones:
@@ -490,38 +488,17 @@ def espeak_phones(words: list[str]) -> dict[str, str]:
 
 
 def _espeak_many(words: list[str]) -> dict[str, str]:
-    if not shutil.which("espeak-ng"):
-        return {}
     try:
-        done = subprocess.run(
-            ["espeak-ng", "-q", "--ipa", "-v", "en-us"],
-            input="\n".join(words) + "\n",
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
+        espeak = tts.espeak_engine(voice="en-us", timeout=60)
+        lines = espeak.ipa("\n".join(words))
+        if len(lines) != len(words):  # espeak joined or split lines: ask word by word
+            lines = [" ".join(espeak.ipa(word)) for word in words]
+    except tts.SpeechUnavailable:
+        return {}
+    except tts.SpeechFailed:
         logger.warning("espeak-ng could not pronounce the new words", exc_info=True)
         return {}
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    if len(lines) != len(words):  # espeak joined or split lines: ask word by word
-        return {w: p for w in words if (p := _espeak_one(w))}
     return {w: p for w, line in zip(words, lines, strict=True) if (p := ipa_to_cmu(line))}
-
-
-def _espeak_one(word: str) -> str:
-    try:
-        done = subprocess.run(
-            ["espeak-ng", "-q", "--ipa", "-v", "en-us", word],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return ipa_to_cmu(done.stdout)
 
 
 _LETTER_RULES = [

@@ -1,4 +1,9 @@
-"""eSpeak NG: offline, robotic but fast (a sentence in ~15 ms) and always there."""
+"""eSpeak NG: offline, robotic but fast (a sentence in ~15 ms) and always there.
+
+This is the one place the project runs espeak-ng: the answers' voice, the recogniser's
+pronunciations (``ipa``), and the recordings that validation, ``bench voice`` and the
+tests make of questions all go through ``EspeakEngine`` (get one with ``tts.espeak_engine``).
+"""
 
 from __future__ import annotations
 
@@ -17,20 +22,32 @@ class EspeakEngine(Engine):
         timeout: float = 15.0,
         binary: str = "espeak-ng",
     ) -> None:
-        # The text goes on stdin, never on the command line, so text starting with
-        # "-" is spoken rather than read as an option. -b 1: the input is UTF-8.
-        self.command = [binary, "--stdout", "-b", "1", "-v", voice, "-s", str(rate)]
+        self.voice = voice
+        self.rate = rate  # words a minute
         self.timeout = timeout
+        self.binary = binary
 
     def synthesize(self, text: str) -> Speech:
-        text = require_text(text)
+        out = self._run(["--stdout", "-s", str(self.rate)], require_text(text))
+        try:
+            pcm = read_pcm16_wav(out)
+        except ValueError as exc:
+            raise SpeechFailed(f"espeak-ng wrote no usable WAV: {exc}") from exc
+        return make_speech(pcm, self.name)
+
+    def ipa(self, text: str) -> list[str]:
+        """How this voice pronounces ``text``, in IPA: a line for each line of ``text``
+        (espeak-ng may join or split lines; callers that count them check)."""
+        out = self._run(["-q", "--ipa"], text)
+        return [line for line in out.decode(errors="replace").splitlines() if line.strip()]
+
+    def _run(self, options: list[str], text: str) -> bytes:
+        # The text goes on stdin, never on the command line, so text starting with
+        # "-" is read rather than taken as an option. -b 1: the input is UTF-8.
+        command = [self.binary, *options, "-b", "1", "-v", self.voice]
         try:
             done = subprocess.run(
-                self.command,
-                input=text.encode(),
-                capture_output=True,
-                timeout=self.timeout,
-                check=False,
+                command, input=text.encode(), capture_output=True, timeout=self.timeout, check=False
             )
         except subprocess.TimeoutExpired as exc:
             raise SpeechFailed(f"espeak-ng took longer than {self.timeout:g} s") from exc
@@ -39,8 +56,4 @@ class EspeakEngine(Engine):
         if done.returncode != 0:
             stderr = done.stderr.decode(errors="replace").strip()
             raise SpeechFailed(f"espeak-ng exited with {done.returncode}: {stderr}")
-        try:
-            pcm = read_pcm16_wav(done.stdout)
-        except ValueError as exc:
-            raise SpeechFailed(f"espeak-ng wrote no usable WAV: {exc}") from exc
-        return make_speech(pcm, self.name)
+        return done.stdout

@@ -34,7 +34,10 @@ class Command(BaseCommand):
             help=f"ask as this user (default: the first ops user, else {DEMO_CREW!r})",
         )
         parser.add_argument(
-            "--json", action="store_true", dest="as_json", help="print one JSON object"
+            "--json",
+            action="store_true",
+            dest="as_json",
+            help="print the answer as the API shows it (MessageOut), one JSON object",
         )
 
     def handle(self, question, conversation, user, as_json, **options):
@@ -60,14 +63,14 @@ class Command(BaseCommand):
                 f"the assistant could not answer (message {answer.pk} in conversation "
                 f"{chat.pk}): {answer.error or answer.status}"
             )
-        result = answer_json(answer)
+        result = services.message_out(answer).model_dump(mode="json")
         if as_json:
             self.stdout.write(json.dumps(result, indent=2))
         else:
             self.print_answer(result)
 
     def print_answer(self, result: dict) -> None:
-        self.stdout.write(result["answer"])
+        self.stdout.write(result["text"])
         if result["citations"]:
             self.stdout.write("\nSources:")
         elif result["declined"]:
@@ -81,7 +84,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"      page image: {citation['image_url']}")
         timings = result["timings"]
         self.stdout.write(
-            f"\nConversation {result['conversation']}, answer {result['message']} · "
+            f"\nConversation {result['conversation']}, answer {result['id']} · "
             f"search {_ms(timings['search_ms'])} · total {_ms(timings['total_ms'])}"
         )
 
@@ -105,18 +108,6 @@ def find_user(username: str | None):
             "`python manage.py setup_demo`, or pass --user USERNAME"
         )
     return user
-
-
-def answer_json(answer: Message) -> dict:
-    shown = services.message_json(answer)
-    return {
-        "conversation": answer.conversation_id,
-        "message": answer.pk,
-        "answer": answer.text,
-        "declined": answer.declined,
-        "citations": shown["citations"],
-        "timings": shown["timings"],
-    }
 
 
 def plain(snippet: str) -> str:

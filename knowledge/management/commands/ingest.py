@@ -5,7 +5,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from knowledge import services, vectors
 from knowledge.ingest.detect import NAME_KINDS, Rejected
-from knowledge.tasks import ingest_document
 
 
 class Command(BaseCommand):
@@ -44,7 +43,7 @@ class Command(BaseCommand):
         except (Rejected, OSError) as exc:
             return {**base, "status": "rejected", "error": f"{path.name}: {exc}"}
         if queue:
-            ingest_document.delay(document.pk)
+            services.ingest_later(document)
         else:
             if document.status != document.Status.READY:
                 document = services.ingest(document.pk)

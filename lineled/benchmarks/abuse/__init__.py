@@ -69,15 +69,7 @@ def run(options: dict, log=None) -> dict:
     attacks = options.get("only") or list(ATTACKS.values())
     with tempfile.TemporaryDirectory(prefix="lineled-abuse-") as folder:
         deployment = Deployment(Path(folder), worker=any(a.worker for a in attacks))
-        began = time.monotonic()
-        try:
-            deployment.start()
-        except (RuntimeError, TimeoutError):
-            deployment.stop()
-            raise ValueError(
-                f"the private deployment did not start:\n{deployment.tail()}"
-            ) from None
-        started_s = time.monotonic() - began
+        started_s = deployment.up()
         log(f"deployment up at {deployment.base} in {started_s:.1f} s")
         try:
             with (

@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 {"id": alert.pk, "metric": alert.metric, "severity": alert.severity, "event": event}
                 for alert, event in result.changed
             ],
-            "status": services.overall_status()["status"],
+            "status": services.overall_status().status,
         }
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2, default=str))

@@ -54,9 +54,9 @@ class Command(BaseCommand):
             )
         except DomainError as exc:
             raise CommandError(exc.message) from None
-        report = services.run_json(run)
+        report = services.run_out(run).model_dump(mode="json")
         if as_json:
-            self.stdout.write(json.dumps(report, indent=2, default=str))
+            self.stdout.write(json.dumps(report, indent=2))
         else:
             self._table(report)
         if run.status == Run.Status.FAILED:

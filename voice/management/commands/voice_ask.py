@@ -6,10 +6,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from chat import services as chat
-from chat.management.commands.ask import answer_json, find_user, plain
+from chat.management.commands.ask import find_user, plain
 from chat.models import Message
 from lineled.errors import DomainError
 from voice import audio, services, stt, tts
+from voice.schemas import SpokenFileOut
 
 
 class Command(BaseCommand):
@@ -29,7 +30,10 @@ class Command(BaseCommand):
             "--out", metavar="PATH", help="where to write the answer WAV (default under var/)"
         )
         parser.add_argument(
-            "--json", action="store_true", dest="as_json", help="print one JSON object"
+            "--json",
+            action="store_true",
+            dest="as_json",
+            help="print the turn as the API shows it (SpokenFileOut), one JSON object",
         )
 
     def handle(self, wav, conversation, user, out, as_json, **options):
@@ -70,37 +74,21 @@ class Command(BaseCommand):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(audio.join_wavs(result.audio))
             audio_path = str(target.resolve())
-        shown = answer_json(answer)
-        report = {
-            "conversation": shown["conversation"],
-            "message": shown["message"],
-            "transcript": result.transcript,
-            "answer": shown["answer"],
-            "declined": shown["declined"],
-            "citations": shown["citations"],
-            "audio": audio_path,
-            "timings": {
-                "stt_ms": turn.stt_ms,
-                "first_token_ms": turn.first_token_ms,
-                "answer_ms": answer.total_ms,
-                "first_audio_ms": turn.first_audio_ms,
-                "total_ms": turn.total_ms,
-            },
-            "engines": {"stt": turn.stt_engine, "tts": turn.tts_engine or None},
-            "voice_turn": turn.pk,
-        }
+        report = SpokenFileOut.from_orm(
+            {**services.spoken_turn(asker, turn), "audio": audio_path}
+        ).model_dump(mode="json")
         if as_json:
             self.stdout.write(json.dumps(report, indent=2))
             return
-        self.stdout.write(f"Heard: {report['transcript']}\n")
-        self.stdout.write(report["answer"])
-        for citation in report["citations"]:
+        heard, shown = report["voice_turn"], report["answer"]
+        self.stdout.write(f"Heard: {heard['transcript']}\n")
+        self.stdout.write(shown["text"])
+        for citation in shown["citations"]:
             self.stdout.write(f"  [{citation['rank']}] {citation['title']}")
             self.stdout.write(f"      {plain(citation['snippet'])}")
-        timings = report["timings"]
         self.stdout.write(
-            f"\nConversation {report['conversation']}, answer {report['message']} · "
-            f"transcript {_ms(timings['stt_ms'])} · first audio {_ms(timings['first_audio_ms'])}"
+            f"\nConversation {heard['conversation']}, answer {shown['id']} · "
+            f"transcript {_ms(heard['stt_ms'])} · first audio {_ms(heard['first_audio_ms'])}"
             f" · audio: {audio_path or 'none (no speech engine)'}"
         )
 

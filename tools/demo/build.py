@@ -1,12 +1,13 @@
 """Lay out the Harbor Burger Co. demo manuals as PDFs.
 
-The words live in ``knowledge/demo/src/*.md`` (one file per manual, a small
+The words live in ``tools/demo/src/*.md`` (one file per manual, a small
 Markdown-like format described below); the diagrams are drawn in
-``knowledge/demo/diagrams.py``. Run from the repository root::
+``tools/demo/diagrams.py``. The PDFs and the question set they are checked against stay
+where the app reads them, in ``knowledge/demo/``. Run from the repository root::
 
-    .venv/bin/python -m knowledge.demo.build            # (re)write knowledge/demo/manuals/*.pdf
-    .venv/bin/python -m knowledge.demo.build --check    # PDFs current? questions.json right?
-    .venv/bin/python -m knowledge.demo.build --png DIR  # also render every page to DIR/*.png
+    .venv/bin/python -m tools.demo.build            # (re)write knowledge/demo/manuals/*.pdf
+    .venv/bin/python -m tools.demo.build --check    # PDFs current? questions.json right?
+    .venv/bin/python -m tools.demo.build --png DIR  # also render every page to DIR/*.png
 
 The output is byte-for-byte reproducible (reportlab's invariant mode fixes the
 dates and document IDs), so rebuilding does not churn git.
@@ -61,14 +62,20 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from knowledge.demo import diagrams
+from tools.demo import diagrams
 
 rl_config.invariant = 1  # fixed dates and IDs: identical bytes on every run
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 SRC = HERE / "src"
-OUT = HERE / "manuals"
-QUESTIONS = HERE / "questions.json"
+DEMO = ROOT / "knowledge" / "demo"  # what the app reads: load_demo, the benchmarks
+OUT = DEMO / "manuals"
+QUESTIONS = DEMO / "questions.json"
+# Each PDF's Creator still names this generator's first home: another string changes
+# every PDF's bytes, hence its checksum, and load_demo would then add the manuals again
+# beside those a store already has.
+CREATOR = "Line Lead demo corpus (knowledge/demo/build.py)"
 
 BRAND = "Harbor Burger Co."
 PAGE_W, PAGE_H = LETTER
@@ -589,7 +596,7 @@ def render(manual: Manual) -> bytes:
         title=f"{BRAND} {meta['title']} ({meta['code']})",
         author=BRAND,
         subject=meta["subtitle"],
-        creator="Line Lead demo corpus (knowledge/demo/build.py)",
+        creator=CREATOR,
         keywords=f"{meta['code']}, {BRAND}, fictional, demo",
         invariant=1,
         pageCompression=1,
@@ -707,9 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, data in pdfs.items():
             path = OUT / name
             if not path.exists() or path.read_bytes() != data:
-                print(
-                    f"STALE {path.relative_to(HERE.parent.parent)}: run the build", file=sys.stderr
-                )
+                print(f"STALE {path.relative_to(ROOT)}: run the build", file=sys.stderr)
                 status = 1
         for name in sorted(on_disk - set(pdfs)):
             print(f"EXTRA {name}: no source in src/", file=sys.stderr)
