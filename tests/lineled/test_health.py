@@ -19,7 +19,7 @@ def test_readyz_reports_each_dependency_with_its_latency(client):
     assert set(body["checks"]) == {"database", "broker", "channel_layer"}
     for check in body["checks"].values():
         assert check["status"] == "ok"
-        assert 0 <= check["latency_ms"] < 3000
+        assert check["latency_ms"] >= 0
         assert check["backend"]
 
 

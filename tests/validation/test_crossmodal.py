@@ -9,6 +9,7 @@ with its transcript and reason, and that on questions heard right the same check
 from __future__ import annotations
 
 import json
+import statistics
 
 import pytest
 
@@ -97,7 +98,10 @@ def test_the_cross_modal_tests_score_the_demo_questions_and_keep_their_evidence(
             - row["typed_first_token_ms"],
             abs=0.2,
         )
-    assert overhead.details["median_extra_ms"] < 1000  # voice is not stuck behind text
+    # How long voice waits beside text is a figure (bench voice), not a pass mark here.
+    assert overhead.details["median_extra_ms"] == pytest.approx(
+        statistics.median(row["extra_ms"] for row in rows), abs=0.2
+    )
 
 
 def test_the_cross_modal_tests_pass_on_questions_the_recogniser_hears_right(heard):

@@ -84,7 +84,7 @@ def test_the_voice_tests_score_the_demo_questions_and_keep_their_evidence(heard)
     firsts = [r["first_audio_ms"] for r in latency.details["cases"]]
     assert len(firsts) == len(ctx.cases) and None not in firsts
     assert latency.details["p95_ms"] == round(checks.percentile(firsts, 95), 1)
-    assert 0 < latency.details["p50_ms"] <= latency.details["p95_ms"] < 2500
+    assert 0 < latency.details["p50_ms"] <= latency.details["p95_ms"]  # speed: bench voice
 
     # Every answer, whatever was heard, is spoken as a real WAV of the answer shaped for
     # the ear (synthesised again here, it lasts exactly as long), with no markup.

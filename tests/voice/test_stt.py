@@ -69,13 +69,12 @@ def test_it_understands_a_spoken_question_about_the_manuals(sphinx, speech, voic
     assert transcript.engine == "pocketsphinx"
 
 
-def test_it_gives_partials_while_speech_arrives_and_finishes_fast(sphinx, speech):
+def test_it_gives_partials_while_speech_arrives(sphinx, speech):
     pcm = speech("how often do we check the walk in freezer door gasket")
     stream_in(sphinx, pcm)  # warm: the first decoder loads the model
-    transcript, partials, finish = stream_in(sphinx, pcm)
+    transcript, partials, _ = stream_in(sphinx, pcm)  # how fast it finishes: bench voice
     assert len(partials) >= 2 and len(set(partials)) == len(partials)
     assert partials[-1].split()[:2] == transcript.text.split()[:2]
-    assert finish < 0.15, f"finish took {finish * 1000:.0f} ms"
 
 
 def test_silence_gives_an_empty_transcript(sphinx):
