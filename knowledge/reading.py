@@ -343,8 +343,15 @@ def _chart_header(words: list[str], first_value: int, width: int) -> tuple[int, 
 # --- Regulations: priority marks and lists written inline --------------------------------
 
 # A code's priority marks after a provision ("... 20 seconds. P", "water; Pf (2)", glued
-# "operation.Pf"): they tell an inspector how a violation ranks, not the crew what to do.
-_PRIORITY = re.compile(r"(?:(?<=[.;:,)\]])\s*|(?<=[a-z]\.))\bP[f]?\b(?=[\s,;.]|$)")
+# "operation.Pf"), or before the punctuation of an item written inline ("or below Pf, (2)",
+# "less Pf; or", "the AUTHORITY P and one of"): they tell an inspector how a violation
+# ranks, not the crew what to do. A lone "P" there is a mark only after a term in capitals
+# and before ";", "and" or "or" (a manual's "set the mode to P, then" keeps it).
+_PRIORITY = re.compile(
+    r"(?:(?<=[.;:,)\]])\s*|(?<=[a-z]\.))\bP[f]?\b(?=[\s,;.]|$)"
+    r"|(?<=[\w)%°])\s+Pf(?=\s*$|[,;.](?:\s|$)|\s+[a-z(])"
+    r"|(?<=[A-Z]{2})\s+P(?=;|\s+(?:and|or)\b)"
+)
 # An inline list item: "(1) ", "(a) " or "(iv) " after the start, a colon, a semicolon,
 # a comma or "and"/"or" (not a cross-reference such as "¶ (B)" or "3-201.17(A)(1)").
 _INLINE_ITEM = re.compile(

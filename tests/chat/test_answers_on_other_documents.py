@@ -34,6 +34,12 @@ weight of the package; and (4) The name of the store that packed it. Pf
 ## 7-103.14 Pests
 Dead or trapped rodents and insects shall be removed from traps and the premises
 often enough to prevent their decomposition. Pf
+
+## 7-104.12 Thawing
+Frozen shrimp shall be thawed under running water: (1) At a water temperature of 70°F
+or below Pf, (2) With enough water velocity to float off loose particles in an
+overflow Pf, and (3) For no longer than the REGULATORY AUTHORITY P and the store's plan
+allow. Pf
 """
 
 INJECTED = """# Fryer Safety
@@ -83,6 +89,12 @@ def test_a_list_written_inline_comes_as_numbered_steps(alice, regulation):
     assert [s[:2] for s in steps] == ["1.", "2.", "3.", "4."]
     assert "common name" in steps[0] and "net weight" in steps[2]
     assert not any(re.search(r"\bPf?\b", s) for s in steps)
+
+
+def test_priority_marks_inside_a_list_written_inline_are_left_out_too(alice, regulation):
+    answer = ask(alice, "how do we thaw the frozen shrimp?")
+    assert "70°F or below" in answer and "overflow" in answer
+    assert not re.search(r"\bPf?\b", answer), answer
 
 
 def test_crew_words_find_the_rule_by_meaning(alice, regulation):
