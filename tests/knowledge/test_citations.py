@@ -269,8 +269,7 @@ def test_a_long_text_is_typeset_into_pages_and_a_citation_only_draws_on_the_stor
     def typesetting(*args, **kwargs):
         raise AssertionError("a citation request typeset the text (seconds per request)")
 
-    monkeypatch.setattr(typeset, "_layout", typesetting)
-    monkeypatch.setattr(typeset, "Layout", typesetting)
+    monkeypatch.setattr(typeset, "_layout", typesetting)  # what every Layout runs
     marked = png(crew.get(url))
     plain = Image.open(pages[-1].image.path).convert("RGB")
     w, h = plain.size
