@@ -146,6 +146,8 @@ def read_passages(
 ) -> Reading:
     """Every unit of the passages with its features and score. Text that addresses an
     AI assistant rather than the reader is never a unit."""
+    _dropped_g(question, vocabulary)  # the words' other forms first: the units match them
+    _compounds(question, vocabulary)
     units: list[Unit] = []
     context: dict[tuple[str, str], set[int]] = {}
     stored = unit_vectors or {}
@@ -172,7 +174,6 @@ def read_passages(
             unit.matched = matches(question, [w for s in sentences for w in s.stems])
             unit.named = named - unit.matched
             units.append(unit)
-    _dropped_g(question, vocabulary)
     weights = _weights(question, vocabulary)
     reading = Reading(question, units, context, weights, _numbers(question.text), background)
     _measure(reading, question_vector)
@@ -239,6 +240,21 @@ def _dropped_g(question: Question, vocabulary: Vocabulary) -> None:
                 spoken = (*phrase[:-1], stem(phrase[-1] + "g"))
                 if vocabulary.count(spoken):
                     found.append(spoken)
+        concept.phrases.extend(f for f in found if f not in concept.phrases)
+
+
+def _compounds(question: Question, vocabulary: Vocabulary) -> None:
+    """A word is also named by the manuals' closed compounds that end in it: "nails"
+    by "fingernails", "wash" by "handwashing" (``Vocabulary.compounds``)."""
+    for concept in question.concepts:
+        if concept.weak:
+            continue
+        found = [
+            (compound,)
+            for phrase in concept.phrases
+            if len(phrase) == 1
+            for compound in vocabulary.compounds.get(phrase[0], ())
+        ]
         concept.phrases.extend(f for f in found if f not in concept.phrases)
 
 

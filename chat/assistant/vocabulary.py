@@ -14,11 +14,14 @@ import math
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 from knowledge import freshness
 from knowledge.models import Chunk, Document
+from knowledge.search.query import STOPWORDS
 from knowledge.words import stems
 
+MIN_PART = 4  # letters of each part of a closed compound ("fingernail", "handwash")
 _lock = threading.Lock()
 _cached: Vocabulary | None = None
 
@@ -34,6 +37,22 @@ class Vocabulary:
         if not stem_tuple:
             return 0
         return min(self.frequency.get(s, 0) for s in stem_tuple)
+
+    @cached_property
+    def compounds(self) -> dict[str, tuple[str, ...]]:
+        """Closed compounds by their last word: "nail" -> ("fingernail",), when the
+        manuals write a word ("fingernails", "handwashing") whose two parts ("finger"
+        and "nail") they also use alone. Both parts are at least MIN_PART letters, so
+        "service" is not "ice" nor "season" "son", and the front is a word of its own,
+        not a particle ("overload", "understand", "whenever" name no load, stand or
+        ever)."""
+        found: dict[str, list[str]] = {}
+        for word in self.frequency:
+            for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+                front, tail = word[:cut], word[cut:]
+                if front in self.frequency and tail in self.frequency and front not in STOPWORDS:
+                    found.setdefault(tail, []).append(word)
+        return {tail: tuple(words) for tail, words in found.items()}
 
     def weight(self, frequency: int) -> float:
         """Inverse document frequency: log((N + 1) / (df + 0.5))."""

@@ -176,3 +176,25 @@ def test_a_chart_asked_about_with_no_row_singled_out_comes_whole_after_its_lead_
     lines = [line for line in answer.splitlines() if line]
     assert lines[0].startswith("A roast cooked in an oven goes into one preheated")  # no "(2)"
     assert [line.split(" — ")[0] for line in lines[1:4]] == ["Deck", "Convection", "Combi Steam"]
+
+
+# A code that writes "fingernails" where crews say "nails", beside rules that say "nail".
+HYGIENE = """# Staff Hygiene 9-301.10 Hands and Nails
+
+## 9-301.11 Fingernail Upkeep
+(A) Crew members shall keep their fingernails trimmed and filed so the edges and surfaces
+can be cleaned and are not rough. P
+
+## 9-301.12 Supplies at the Sink
+Each handwashing sink shall be stocked with: (1) Soap; (2) Nail brushes; and (3)
+Disposable towels. Pf
+
+## 9-301.13 Cuts
+A crew member with a cut on a finger shall wear a finger cot and a glove over it. P
+"""
+
+
+def test_a_word_inside_the_manuals_compound_finds_the_rule(alice):
+    add("staff-hygiene.md", HYGIENE)
+    answer = ask(alice, "how short do my nails gotta be?")
+    assert "trimmed" in answer and "filed" in answer, answer
