@@ -37,6 +37,12 @@ _TERMINAL = re.compile(r"[.!?:][\"')\]]?$")
 # A sentence ends at . ! or ? followed by a space and a capital, a digit or a quote,
 # unless the period belongs to an abbreviation.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"(])")
+# A code's numbered subpart heading that a PDF's text ran into the paragraph before it
+# ("... when working with exposed FOOD. 2-303 Jewelry"): it titles what follows, it is no
+# part of the sentence, and its words would make the sentence seem to be about jewelry.
+_RUN_IN_HEADING = re.compile(
+    r"(?:^|(?<=[.;:!?]))\s*\d{1,2}-\d{1,3}(?:\.\d+)?\s+[A-Z][A-Za-z,'’ ]{1,60}$"
+)
 _ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|approx|etc|vs|No|Rev|St|Dr|Mr|Ms|Mrs|E)\.$")
 
 
@@ -96,6 +102,9 @@ def _read(text: str) -> tuple[Block, ...]:
     blocks = [b for b in reader.blocks if len(b.text.split()) > 2 or b.kind == "step"]
     blocks = [part for block in blocks for part in _charted(block)]
     blocks = [part for block in blocks for part in _enumerated(block, reader)]
+    for block in blocks:
+        block.text = _RUN_IN_HEADING.sub("", block.text)
+    blocks = [b for b in blocks if b.text]
     for block in blocks:
         if block.kind == "fragment" and _TERMINAL.search(block.text):
             block.kind = "prose"  # a wrapped sentence

@@ -198,3 +198,20 @@ def test_a_word_inside_the_manuals_compound_finds_the_rule(alice):
     add("staff-hygiene.md", HYGIENE)
     answer = ask(alice, "how short do my nails gotta be?")
     assert "trimmed" in answer and "filed" in answer, answer
+
+
+def test_a_subpart_heading_run_into_the_paragraph_before_it_is_not_quoted(alice):
+    # PDF text often runs the next subpart's number and title into the last sentence.
+    add(
+        "hygiene-code.md",
+        "# Hygiene Code\n\n"
+        "## 9-302.11 Polish\n"
+        "(B) Unless wearing intact gloves, a crew member may not wear nail polish when "
+        "working with exposed food. 9-303 Jewelry\n\n"
+        "## 9-303.11 Prohibition\n"
+        "(A) While preparing food, crew members may not wear jewelry on their arms and "
+        "hands, except for a plain ring such as a wedding band.\n",
+    )
+    answer = ask(alice, "can i wear nail polish while i prep food?")
+    assert "nail polish" in answer, answer
+    assert "9-303" not in answer and "Jewelry" not in answer, answer
