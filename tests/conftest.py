@@ -4,11 +4,13 @@ import warnings
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 from filelock import FileLock
 
 from lineled import services
 from lineled.bench import private_queue
 from lineled.roles import Role
+from tests.pdf_cache import pdf_work_cached
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -26,6 +28,21 @@ def _test_task_queue():
     queue = f"lineled-test-{uuid.uuid4().hex[:8]}"
     with private_queue(queue):
         yield queue
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashes():
+    """Test users' passwords hashed quickly: see tests/hashers.py."""
+    hashers = ["tests.hashers.QuickPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS[1:]]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pdf_pages_read_once():
+    """Each PDF page is read and rendered once per worker: see tests/pdf_cache.py."""
+    with pdf_work_cached():
+        yield
 
 
 @pytest.fixture
