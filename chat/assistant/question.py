@@ -121,6 +121,12 @@ class Concept:
     def forms(self) -> list:
         return [*self.phrases, *self.bags]
 
+    def add_phrases(self, phrases) -> None:
+        """More word sequences that name it, each kept once."""
+        for phrase in phrases:
+            if phrase not in self.phrases:
+                self.phrases.append(phrase)
+
 
 @dataclass
 class Question:
@@ -244,7 +250,7 @@ def _deduplicated(concepts: list[Concept]) -> list[Concept]:
     for concept in concepts:
         key = concept.phrases[0] if concept.phrases else tuple(sorted(concept.bags[0]))
         if key in kept:
-            kept[key].phrases.extend(p for p in concept.phrases if p not in kept[key].phrases)
+            kept[key].add_phrases(concept.phrases)
             kept[key].weak = kept[key].weak and concept.weak
         else:
             kept[key] = concept

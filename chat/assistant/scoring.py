@@ -240,7 +240,7 @@ def _dropped_g(question: Question, vocabulary: Vocabulary) -> None:
                 spoken = (*phrase[:-1], stem(phrase[-1] + "g"))
                 if vocabulary.count(spoken):
                     found.append(spoken)
-        concept.phrases.extend(f for f in found if f not in concept.phrases)
+        concept.add_phrases(found)
 
 
 def _compounds(question: Question, vocabulary: Vocabulary) -> None:
@@ -255,7 +255,7 @@ def _compounds(question: Question, vocabulary: Vocabulary) -> None:
             if len(phrase) == 1
             for compound in vocabulary.compounds.get(phrase[0], ())
         ]
-        concept.phrases.extend(f for f in found if f not in concept.phrases)
+        concept.add_phrases(found)
 
 
 def _numbers(text: str) -> frozenset[str]:
