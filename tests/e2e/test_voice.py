@@ -41,6 +41,7 @@ HEARD = re.compile(r"^how long .*fries .*fryer")
 # A follow-up that only makes sense after the typed question before it.
 FOLLOW_UP = "and what temperature"
 STATS = "window.LineLeadVoice.stats"
+BYTES_PER_SECOND = 16_000 * 2  # of the audio the page sends: 16 kHz, 16-bit mono
 
 # The worklet fed a tone in an OfflineAudioContext: what comes out, at 16 kHz.
 WORKLET_TONE = """async ([rate, hz]) => {
@@ -201,7 +202,9 @@ def test_crew_asks_by_voice_and_types_a_follow_up(driver, live_url, manuals, ali
         expect(page).to_have_url(re.compile(r"/chat/\d+/$"))  # the conversation was made
         page.wait_for_timeout(600)
         shot(page, "listening")
-        page.wait_for_timeout(seconds_of(wav) * 1000 - 600)
+        # Let go once the page has sent the whole recording: a wall-clock wait cut the
+        # question short ("... fries don't fry") when the microphone started late.
+        wait_for_stat(page, f"s.bytesSent >= {round(seconds_of(wav) * BYTES_PER_SECOND)}")
         page.mouse.up()
 
         # The transcript is the question, marked as spoken; the answer streams as typed.
