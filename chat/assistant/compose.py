@@ -54,6 +54,7 @@ LIST_MARGIN = 0.8  # a list answers when one of its steps is within this share
 LIST_SPREAD = 0.75  # ... or, asked how, when it names this share of what the best section does
 URGENT_MARGIN = 0.4  # in an emergency, the most urgent of the units within this share first
 MAX_FACTS = {"text": 3, "voice": 2}
+MAX_ITEMS = {"text": 4, "voice": 2}  # of a lead-in's list, quoted with it as one fact
 MAX_STEPS = {"text": 15, "voice": 3}
 _LEAD_IN = re.compile(r"\b(?:steps?|in order|follow these|as follows|following)\b|:$", re.I)
 _SAFETY = [  # what to do first in an emergency, most urgent first
@@ -310,6 +311,7 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
             if u not in chosen
             and not _overlaps(u, chosen)
             and not _another_row(u, best, named)
+            and not _dangling(reading, u)
             and u.score >= best.score - JOIN
         ]
         if not pool:
@@ -334,7 +336,28 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
         )
     else:
         chosen = [chosen[0], *sorted(chosen[1:], key=lambda u: (u.source.n, u.position))]
-    return Plan(chosen, reading=reading)
+    listed = {id(u): u for unit in chosen for u in _with_list(reading, unit, MAX_ITEMS[mode])}
+    return Plan(list(listed.values()), reading=reading)
+
+
+def _lead_in(unit: Unit) -> bool:
+    return unit.block.kind == "prose" and unit.text.rstrip().endswith(":")
+
+
+def _dangling(reading: Reading, unit: Unit) -> bool:
+    """A lead-in ("... by storing the FOOD:") whose list is not in its passage: it says
+    nothing on its own."""
+    return _lead_in(unit) and not _list_after(reading, unit)
+
+
+def _with_list(reading: Reading, unit: Unit, limit: int) -> list[Unit]:
+    """A lead-in chosen as a fact with the items of its list (the best ``limit`` of them,
+    in the list's order): "may be served ... if:" is the rule only with its conditions."""
+    if not _lead_in(unit):
+        return [unit]
+    items = [u for u in _list_after(reading, unit) if not u.features.get("scrap")]
+    best = sorted(items, key=lambda u: -u.score)[:limit]
+    return [unit, *(u for u in items if u in best)]
 
 
 def _another_row(unit: Unit, best: Unit, named: set[int]) -> bool:

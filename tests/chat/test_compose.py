@@ -1,0 +1,60 @@
+"""The built-in model's writer choosing what to quote, on passages given directly (no
+store, no embeddings): what a crew member would read."""
+
+from collections import Counter
+
+from chat.assistant import compose
+from chat.assistant.question import understand
+from chat.assistant.scoring import Source
+from chat.assistant.vocabulary import Vocabulary
+from knowledge.words import stems
+
+# Two rules about the cooler, one of them a lead-in with its conditions run inline.
+COOLER = [
+    (
+        "Storage Code",
+        "9-501.11 Shell Eggs",
+        "Shell eggs shall be stored in a cooler that keeps the air at 45°F or less.",
+    ),
+    (
+        "Storage Code",
+        "9-501.12 Cold Holding",
+        "Other food in the cooler shall be kept: (1) At 41°F or less; (2) Covered or wrapped; "
+        "and (3) On shelves below ready-to-eat food.",
+    ),
+    (
+        "Storage Code",
+        "9-501.13 Dry Storage",
+        "Dry goods shall be stored six inches above the floor.",
+    ),
+]
+
+
+def answer(question: str, passages, *, voice: bool = False) -> str:
+    sources = [
+        Source(n, title, heading, text) for n, (title, heading, text) in enumerate(passages, 1)
+    ]
+    counts: Counter[str] = Counter()
+    for title, heading, text in passages:
+        counts.update(set(stems(f"{title} {heading} {text}")))
+    plan = compose.plan(
+        understand(question), sources, Vocabulary(len(passages), dict(counts)), voice=voice
+    )
+    assert plan is not None, "declined"
+    return "".join(compose.write(plan, voice=voice))
+
+
+def test_a_lead_in_quoted_as_a_second_fact_comes_with_its_list():
+    text = answer("how cold do the eggs and the other food in the cooler have to be kept?", COOLER)
+    assert text.startswith("Shell eggs shall be stored in a cooler"), text
+    # "... shall be kept:" says nothing on its own: the conditions follow it
+    assert "Other food in the cooler shall be kept [2]:\nAt 41°F or less [2]" in text, text
+    assert not text.rstrip().endswith(":"), text
+
+
+def test_a_spoken_answer_keeps_a_lead_ins_list_short():
+    text = answer(
+        "how cold do the eggs and the other food in the cooler have to be kept?", COOLER, voice=True
+    )
+    assert "41°F" in text, text
+    assert text.count("[2]") <= 1 + compose.MAX_ITEMS["voice"], text
