@@ -321,7 +321,14 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
         named |= unit.matched
     if safety_first and best.block.is_step:
         chosen += _safety_steps(reading, best, chosen)[: max(0, limit + 1 - len(chosen))]
-    if question.strict and not any(has_figure(u.text, question.wants) for u in chosen):
+    # A figure asked for is said, unless the best unit led without one (it scored far
+    # above every unit holding one: those are not about the question).
+    led_without = not best.features.get("figure")
+    if (
+        question.strict
+        and not led_without
+        and not any(has_figure(u.text, question.wants) for u in chosen)
+    ):
         figure = next((u for u in ranked if has_figure(u.text, question.wants)), None)
         if figure is not None:
             chosen = [*chosen[: limit - 1], figure]

@@ -42,6 +42,11 @@ from .vocabulary import Vocabulary
 
 WEAK_WEIGHT = 0.3  # of a weak concept's weight ("go", "make")
 MIN_WORDS = 4  # a paragraph piece shorter than this is a label, not an answer
+# Asked "how long" or "how hot", the units holding such a figure come first, except one
+# that scores this much above all of them (on the units' score scale, as compose.JOIN):
+# "removed ... at a frequency that prevents decomposition" answers "how soon", better
+# than a far-off rule that happens to hold a number of days.
+FIGURE_LEAD = 2.0
 _SECTION_NUMBER = re.compile(r"^\s*\d+(?:[.-]\d+)*\.?\s+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # "and (2) If cooked in an oven, ...": the next item of an inline list, not a cut sentence
@@ -123,15 +128,21 @@ class Reading:
     def ranked(self) -> list[Unit]:
         """The units that can answer alone, best first (a list's short items are
         quoted with their list, never on their own). When the question is about a figure
-        ("how long", "what time"), the units that hold one come first: the others
-        cannot say it. Ranked once, after the units are scored."""
+        ("how long", "what time"), the units that hold one come first (the others cannot
+        say it) unless one without scores FIGURE_LEAD above them all. Ranked once, after
+        the units are scored."""
         return list(self._ranking)
 
     @cached_property
     def _ranking(self) -> tuple[Unit, ...]:
         units = [u for u in self.units if not u.features.get("scrap")]
         if self.question.strict and any(u.features.get("figure") for u in units):
-            return tuple(sorted(units, key=lambda u: (not u.features.get("figure"), -u.score)))
+            best_figure = max(u.score for u in units if u.features.get("figure"))
+
+            def first(u: Unit) -> bool:
+                return bool(u.features.get("figure")) or u.score > best_figure + FIGURE_LEAD
+
+            return tuple(sorted(units, key=lambda u: (not first(u), -u.score)))
         return tuple(sorted(units, key=lambda u: -u.score))
 
 

@@ -58,3 +58,26 @@ def test_a_spoken_answer_keeps_a_lead_ins_list_short():
     )
     assert "41°F" in text, text
     assert text.count("[2]") <= 1 + compose.MAX_ITEMS["voice"], text
+
+
+# A rule that answers "how soon" without a number, beside rules that hold numbers of days.
+PESTS = [
+    (
+        "Premises Code",
+        "9-601.12 Removing Dead Pests",
+        "Dead or trapped rodents and insects shall be removed from traps and the premises "
+        "often enough to prevent their decomposition.",
+    ),
+    (
+        "Employee Health",
+        "9-102.11 Exclusion",
+        "A food employee who had a fever shall stay home for 3 days after it ends.",
+    ),
+    ("Premises Code", "9-601.13 Outer Openings", "Outer doors shall be kept closed."),
+]
+
+
+def test_a_rule_far_better_than_any_with_a_figure_answers_how_soon_alone():
+    text = answer("theres a dead mouse stuck in a trap. how soon do we remove it?", PESTS)
+    assert text.startswith("Dead or trapped rodents and insects shall be removed"), text
+    assert "3 days" not in text, text  # a number of days about something else is not said
