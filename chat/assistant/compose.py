@@ -55,6 +55,7 @@ LIST_SPREAD = 0.75  # ... or, asked how, when it names this share of what the be
 URGENT_MARGIN = 0.4  # in an emergency, the most urgent of the units within this share first
 MAX_FACTS = {"text": 3, "voice": 2}
 MAX_ITEMS = {"text": 4, "voice": 2}  # of a lead-in's list, quoted with it as one fact
+MIN_SENTENCE = 6  # words: a list item shorter than this is quoted after its lead-in
 MAX_STEPS = {"text": 15, "voice": 3}
 _LEAD_IN = re.compile(r"\b(?:steps?|in order|follow these|as follows|following)\b|:$", re.I)
 _SAFETY = [  # what to do first in an emergency, most urgent first
@@ -343,8 +344,58 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
         )
     else:
         chosen = [chosen[0], *sorted(chosen[1:], key=lambda u: (u.source.n, u.position))]
-    listed = {id(u): u for unit in chosen for u in _with_list(reading, unit, MAX_ITEMS[mode])}
+    listed: dict[int, Unit] = {}
+    for unit in map(lambda u: _trimmed(reading, u), chosen):
+        lead = _lead_of(reading, unit) if _fragment(unit) else None
+        for u in [lead] if lead is not None else []:
+            listed.setdefault(id(u), u)
+        for u in _with_list(reading, unit, MAX_ITEMS[mode]):
+            listed.setdefault(id(u), u)
     return Plan(list(listed.values()), reading=reading)
+
+
+def _fragment(unit: Unit) -> bool:
+    """An item of a list that is no sentence of its own ("Raw seed sprouts.",
+    "Symptomatic with vomiting or diarrhea"): it means something only after its lead-in."""
+    text = unit.text.strip()
+    return unit.block.is_step and (
+        len(text.split()) < MIN_SENTENCE or not re.search(r"[.!?][\"')]?$", text)
+    )
+
+
+def _lead_of(reading: Reading, item: Unit) -> Unit | None:
+    """The lead-in ("... shall be excluded if:") of the list an item belongs to."""
+    first = min(
+        (
+            u
+            for u in reading.units
+            if u.source is item.source and u.block.is_step and u.block.list_id == item.block.list_id
+        ),
+        key=lambda u: u.position,
+    )
+    leads = [u for u in _intro_units(reading, [first]) if _lead_in(u)]
+    return leads[-1] if leads else None
+
+
+def _trimmed(reading: Reading, unit: Unit) -> Unit:
+    """A unit of several sentences without a last one that leads into a list its passage
+    does not hold, or a step's own sub-list ("... black. For the chemical machine:")."""
+    if len(unit.sentences) < 2 or not unit.sentences[-1].text.rstrip().endswith(":"):
+        return unit
+    if unit.block.kind == "prose" and _list_after(reading, unit):
+        return unit
+    kept = unit.sentences[:-1]
+    return Unit(
+        unit.source,
+        unit.block,
+        kept,
+        unit.position,
+        unit.matched,
+        unit.named,
+        unit.vector,
+        unit.features,
+        unit.score,
+    )
 
 
 def _lead_in(unit: Unit) -> bool:

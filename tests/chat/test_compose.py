@@ -81,3 +81,58 @@ def test_a_rule_far_better_than_any_with_a_figure_answers_how_soon_alone():
     text = answer("theres a dead mouse stuck in a trap. how soon do we remove it?", PESTS)
     assert text.startswith("Dead or trapped rodents and insects shall be removed"), text
     assert "3 days" not in text, text  # a number of days about something else is not said
+
+
+# A rule whose conditions are fragments that mean nothing without the lead-in.
+EXCLUSION = [
+    (
+        "Employee Health",
+        "9-201.12 Exclusions",
+        "The person in charge shall exclude a food employee if the food employee is: "
+        "(1) Symptomatic with vomiting or diarrhea; (2) Jaundiced; (3) Diagnosed with "
+        "hepatitis A; (4) Diagnosed with typhoid fever; or (5) Linked to an outbreak.",
+    ),
+    (
+        "Employee Health",
+        "9-201.13 Reporting",
+        "Food employees shall report a diagnosis to the person in charge the same day. "
+        "The person in charge keeps the report on file.",
+    ),
+    (
+        "Employee Health",
+        "9-201.14 Returning",
+        "An excluded food employee may return to work when a doctor's note is provided.",
+    ),
+]
+
+
+def test_a_list_item_that_is_no_sentence_is_quoted_after_its_lead_in():
+    text = answer("can the cook work with vomiting or diarrhea?", EXCLUSION)
+    lines = text.splitlines()
+    assert lines[0].startswith("The person in charge shall exclude a food employee"), text
+    assert lines[1].startswith("Symptomatic with vomiting or diarrhea"), text
+
+
+# A step whose last sentence leads into a sub-list the manual never wrote out.
+DISH_CHECKS = [
+    (
+        "Dish Machine",
+        "4. Daily Checks",
+        "Check the machine each morning.\n\n"
+        "1. Stick a heat label on a clean plate and run it through a cycle. The label must "
+        "turn black at 160°F. For the chemical machine:\n"
+        "2. Dip a chlorine test strip in the final rinse water.\n"
+        "3. Write both readings in the log.",
+    ),
+    (
+        "Dish Machine",
+        "2. Temperatures",
+        "The wash water must be 150°F or hotter on the high-temperature machine.",
+    ),
+]
+
+
+def test_a_fact_does_not_end_on_a_lead_in_to_nothing():
+    text = answer("what temp is the wash water on the dish machine", DISH_CHECKS)
+    assert text.startswith("The wash water must be 150°F"), text
+    assert "160°F" in text and "For the chemical machine" not in text, text
