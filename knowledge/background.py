@@ -10,13 +10,18 @@ the store's own text, once per process and again when its embeddings change
 - ``unit``: the best unit cosine each background question reaches (mean and spread):
   the assistant tells a question's best cosine as spreads above it (``closeness``);
 - ``chunk``: the best chunk closeness (``vectors.nearest``'s measure) they reach: search
-  keeps a passage found by meaning alone only above ``chunk_floor``.
+  keeps a passage found by meaning alone only above ``chunk_floor``;
+- ``offsets``: for each document, how much closer on average they come to its units than
+  to the whole store's. Manuals written in a crew's words sit closer to every crew
+  question than a regulation does, whatever the question is about; search by meaning
+  takes the offset off (``vectors.nearest``), so a store holding both ranks by what the
+  text says, not how it says it.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -38,6 +43,9 @@ class Baseline:
     unit_spread: float
     chunk_mean: float
     chunk_spread: float
+    # per row of ``vectors.index()``: its document's offset (cosine; 0 for chunks without
+    # units), or None when not measured
+    offsets: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def chunk_floor(self) -> float:
@@ -65,16 +73,34 @@ def baseline() -> Baseline | None:
         return measured[1]
     with _lock:
         asked = questions()
-        best_units = (index.units @ asked.T).max(axis=0)
-        best_chunks = np.array([vectors.nearest(q, 1)[0][1] for q in asked])
+        cosines = index.units @ asked.T  # (units, questions)
+        best_units = cosines.max(axis=0)
+        shifts = _offsets(index, cosines.mean(axis=1))
+        # the chunk closeness everyday questions reach, as search measures it (offsets off)
+        best_chunks = np.array([vectors.nearest(q, 1, shifts=shifts)[0][1] for q in asked])
         found = Baseline(
             float(best_units.mean()),
             max(float(best_units.std()), MIN_SPREAD),
             float(best_chunks.mean()),
             max(float(best_chunks.std()), MIN_SPREAD),
+            shifts,
         )
         _measured = (index.version, found)
         return found
+
+
+def _offsets(index, per_unit: np.ndarray) -> np.ndarray:
+    """Each index row's document offset: the mean cosine of the background questions to
+    the document's units, less their mean over all the store's units."""
+    overall = float(per_unit.mean())
+    totals: dict[int, list[float]] = {}
+    for row, start, end in index.rows.values():
+        if end > start:
+            found = totals.setdefault(int(index.documents[row]), [0.0, 0])
+            found[0] += float(per_unit[start:end].sum())
+            found[1] += end - start
+    means = {doc: total / count - overall for doc, (total, count) in totals.items()}
+    return np.array([means.get(int(d), 0.0) for d in index.documents], dtype=np.float32)
 
 
 def closeness(cosine: float, measured: Baseline | None) -> float:

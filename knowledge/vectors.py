@@ -291,11 +291,15 @@ def index() -> _Index:
         return _index
 
 
-def nearest(vector: np.ndarray, limit: int, filters=None) -> list[tuple[int, float]]:
+def nearest(
+    vector: np.ndarray, limit: int, filters=None, *, shifts: np.ndarray | None = None
+) -> list[tuple[int, float]]:
     """(chunk id, closeness) of the ``limit`` chunks closest in meaning, best first. A
     chunk's closeness is the mean of its own vector's cosine (what it is about) and its
     closest unit's (the sentence that may say it): measured on the development sets,
-    either alone ranks worse than both."""
+    either alone ranks worse than both. Less its document's offset (``background``:
+    how much closer any question comes to that document's way of writing); ``shifts``
+    gives the offsets while they are being measured."""
     found = index()
     if not len(found.ids):
         return []
@@ -304,6 +308,11 @@ def nearest(vector: np.ndarray, limit: int, filters=None) -> list[tuple[int, flo
     if len(found.units):
         closest[found.owners] = np.maximum.reduceat(found.units @ vector, found.starts)
     scores = UNIT_SHARE * closest + (1 - UNIT_SHARE) * scores
+    if shifts is None:
+        measured = background.baseline()
+        shifts = measured.offsets if measured is not None else None
+    if shifts is not None and len(shifts) == len(scores):
+        scores = scores - shifts
     allowed = np.ones(len(found.ids), dtype=bool)
     if filters is not None and filters.document_ids is not None:
         allowed &= np.isin(found.documents, list(filters.document_ids))
