@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -131,7 +131,10 @@ def write(answer: Plan, *, voice: bool = False) -> Iterator[str]:
                 gap = "\n"
             else:
                 gap = " "
-            yield gap + render(unit, voice=voice, numbered=False, reading=answer.reading)
+            text = render(unit, voice=voice, numbered=False, reading=answer.reading)
+            if not voice and previous is not None and _item_after(unit, previous):
+                text = f"- {text}"  # a lead-in's items, shown as its list
+            yield gap + text
             previous = unit
         return
     gap, line = (" ", " ") if voice else ("\n\n", "\n")
@@ -149,6 +152,15 @@ def write(answer: Plan, *, voice: bool = False) -> Iterator[str]:
 
 
 _LISTED = ("step", "bullet", "row")
+
+
+def _item_after(unit: Unit, previous: Unit) -> bool:
+    """An item of a list following its lead-in or another item of the same list."""
+    if not unit.block.is_step or unit.source is not previous.source:
+        return False
+    if previous.block.is_step:
+        return previous.block.list_id == unit.block.list_id
+    return previous.position < unit.position and previous.text.rstrip().endswith(":")
 
 
 # --- Choosing ------------------------------------------------------------------------
@@ -385,17 +397,7 @@ def _trimmed(reading: Reading, unit: Unit) -> Unit:
     if unit.block.kind == "prose" and _list_after(reading, unit):
         return unit
     kept = unit.sentences[:-1]
-    return Unit(
-        unit.source,
-        unit.block,
-        kept,
-        unit.position,
-        unit.matched,
-        unit.named,
-        unit.vector,
-        unit.features,
-        unit.score,
-    )
+    return replace(unit, sentences=kept)
 
 
 def _lead_in(unit: Unit) -> bool:
