@@ -267,13 +267,13 @@ def _steps(reading: Reading, steps: list[Unit], ranked, mode: str, safety_first:
     shown = steps[: MAX_STEPS[mode]]
     used = {id(u.block) for u in [*steps, *intro]}
     best = ranked[0].score
+    # Notes after the steps: what scores nearly as well as the best, wherever it is (the
+    # rule that separates raw meats may be in another section, or another document, than
+    # the list of when to clean).
     extras = [
         u
         for u in ranked
-        if id(u.block) not in used
-        and not u.block.is_step
-        and u.section == steps[0].section
-        and u.score >= best - JOIN
+        if id(u.block) not in used and not u.block.is_step and u.score >= best - JOIN
     ][: 0 if mode == "voice" else 2]
     return Plan(
         shown,

@@ -138,3 +138,29 @@ def test_a_fact_does_not_end_on_a_lead_in_to_nothing():
     text = answer("what temp is the wash water on the dish machine", DISH_CHECKS)
     assert text.startswith("The wash water must be 150°F"), text
     assert "160°F" in text and "For the chemical machine" not in text, text
+
+
+# Asked how, a list in one section and the rule that answers just as well in another.
+RAW_MEATS = [
+    (
+        "Food Code",
+        "9-602.11 Cleaning Frequency",
+        "Utensils shall be cleaned: (1) Before each use with raw chicken, beef or fish; "
+        "(2) Each time prep changes from raw food to ready-to-eat food; and (3) At any time "
+        "contamination may have occurred.",
+    ),
+    (
+        "Food Code",
+        "9-302.11 Separation",
+        "Raw animal foods such as chicken and beef shall be separated from each other during "
+        "prep by using separate equipment, separate areas or different times.",
+    ),
+]
+
+
+def test_a_procedures_notes_include_the_rule_that_answers_from_another_section():
+    text = answer(
+        "how do we keep raw chicken and beef from contaminating each other during prep?", RAW_MEATS
+    )
+    assert "1. " in text, text  # the steps...
+    assert "separate equipment" in text, text  # ...and the rule that says how
