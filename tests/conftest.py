@@ -1,16 +1,60 @@
+import contextlib
+import os
 import uuid
 import warnings
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import override_settings
 from filelock import FileLock
 
 from lineled import services
 from lineled.bench import private_queue
 from lineled.roles import Role
+from tests import var_folders
 from tests.pdf_cache import pdf_work_cached
+
+_held = pytest.StashKey[tuple]()
+
+
+def pytest_configure(config):
+    """This process takes its var folder (lineled.settings chose one for this run and
+    worker) and prunes those that killed runs left behind."""
+    config.stash[_held] = (settings.VAR_DIR, var_folders.hold(settings.VAR_DIR))
+    var_folders.prune(var_folders.test_root(), keep=settings.VAR_DIR)
+    if getattr(config.option, "testrunuid", "") is None:  # pytest-xdist's, not given
+        # The workers take this process's run id, so the run's folders share one parent.
+        config.option.testrunuid = settings.VAR_DIR.parent.name.removeprefix("run-")
+
+
+def pytest_unconfigure(config):
+    if held := config.stash.get(_held, None):
+        var_folders.release(*held)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_blocker):
+    """PostgreSQL test databases are named after the run too (SQLite's file is already in
+    this process's var folder), and those a killed run left are dropped."""
+    suffix = var_folders.database_suffix()
+    for database in settings.DATABASES.values():
+        if database["ENGINE"].endswith("sqlite3"):
+            continue
+        test = database.setdefault("TEST", {})
+        test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{suffix}"
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database")
+        for name in var_folders.orphan_databases(row[0] for row in cursor.fetchall()):
+            # (Another process of a new run may be dropping it at the same moment.)
+            with contextlib.suppress(DatabaseError):
+                cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)}")
+
+
+def pytest_report_header(config):
+    return f"var folder: {settings.VAR_DIR.parent} (this run's own, a folder per process in it)"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -50,9 +94,13 @@ def one_load_at_a_time(tmp_path_factory):
     """For a test that answers fifty users at once in this process: each user's thread
     holds a database connection, so two such tests on two xdist workers took more
     connections than a stock PostgreSQL allows (100), and a third test on either worker
-    failed with "too many clients". A lock file shared by the workers (their base
-    temporary folders share a parent) lets one such test run at a time."""
-    with FileLock(tmp_path_factory.getbasetemp().parent / "one-load-at-a-time.lock"):
+    failed with "too many clients". A lock file in the user's pytest folder, above every
+    run's base temporary folder, lets one such test run at a time on this machine, in
+    this run or another started beside it."""
+    runs = tmp_path_factory.getbasetemp().parent
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's folder is inside its run's
+        runs = runs.parent
+    with FileLock(runs / "one-load-at-a-time.lock"):
         yield
 
 

@@ -32,6 +32,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     # A child with a var folder of its own still reads the embeddings this run computed
     # (the cache is keyed by model and text: what it holds is the same in any store).
     env["LINELED_EMBED_CACHE"] = settings.EMBED_CACHE or "off"
+    env["VOICE_MODELS_DIR"] = settings.VOICE_MODELS_DIR  # and the whisper model assembled once
     env.update(extra)
     return env
 

@@ -1,5 +1,3 @@
-import os
-
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -50,27 +48,6 @@ def test_nothing_set_means_sqlite_a_filesystem_broker_and_an_in_memory_layer(tmp
     assert layer == "channels.layers.InMemoryChannelLayer"
     assert debug == "False"  # debug pages show settings and code: never by default
     assert (tmp_path / "celery" / "queue").is_dir()
-
-
-def test_each_xdist_worker_keeps_its_files_in_a_var_folder_of_its_own(tmp_path):
-    show = "from django.conf import settings as s; print(s.VAR_DIR)"
-    env = clean_env(DJANGO_SETTINGS_MODULE="lineled.settings", PYTEST_XDIST_WORKER="gw0")
-    env.pop("LINELED_VAR_DIR", None)
-    result = run_python(["-c", show], env)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == str(ROOT / "var" / "test" / "gw0")
-
-    # A var folder named on purpose (a test's own sandbox, a child server) still wins.
-    named = python_c(show, tmp_path, PYTEST_XDIST_WORKER="gw0")
-    assert named.stdout.strip() == str(tmp_path)
-
-
-def test_this_test_run_does_not_share_its_var_folder_with_another_worker(settings):
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
-        pytest.skip("runs under pytest-xdist only (-n 2 or more)")
-    assert settings.VAR_DIR.name == worker
-    assert settings.DATABASES["default"]["NAME"] != str(ROOT / "var" / "lineled.sqlite3")
 
 
 def test_services_profile_uses_postgresql_and_redis(tmp_path):
