@@ -171,3 +171,38 @@ class FeedbackOut(Schema):
     @staticmethod
     def resolve_message(feedback: Feedback) -> int:
         return feedback.message_id
+
+
+# --- A turn's events: what the chat websocket and the SSE stream send, and voice relays ---
+
+
+class StartEvent(Schema):
+    type: Literal["start"] = "start"
+    conversation: int
+    question: int = Field(description="The stored question's id.")
+    message: int = Field(description="The answer's id (pending until done).")
+
+
+class TokenEvent(Schema):
+    type: Literal["token"] = "token"
+    text: str = Field(description="The next piece of the answer's text.")
+
+
+class CitationsEvent(Schema):
+    type: Literal["citations"] = "citations"
+    citations: list[CitationOut]
+
+
+class DoneEvent(Schema):
+    type: Literal["done"] = "done"
+    message: int
+    declined: bool
+    timings: TimingsOut
+
+
+class AnswerErrorEvent(Schema):
+    """Instead of ``done``: the answer failed, and is stored as failed."""
+
+    type: Literal["error"] = "error"
+    message: str = Field(description="What went wrong, in words for the crew.")
+    message_id: int

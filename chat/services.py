@@ -4,13 +4,9 @@ all call, so every path stores and answers a question the same way.
 A turn (``run_turn``) stores the question first, then an answer message (pending), then
 runs the assistant in a task of its own: the answer is saved as it grows and always
 finishes (done, or failed with the reason) even when nobody is listening any more. The
-caller reads events (plain dicts, ready to send as JSON) while it wants them:
-
-    {"type": "start", "conversation": id, "question": id, "message": id}
-    {"type": "token", "text": "..."}                        (many)
-    {"type": "citations", "citations": [...]}               (each a CitationOut's JSON)
-    {"type": "done", "message": id, "declined": bool, "timings": {...}}   (TimingsOut's)
-    {"type": "error", "message": "what went wrong", "message_id": id}   (instead of done)
+caller reads events while it wants them, each the JSON-ready dict of a schema in
+``chat.schemas``: ``StartEvent``, ``TokenEvent`` (many), ``CitationsEvent``, then
+``DoneEvent``, or ``AnswerErrorEvent`` instead of done.
 """
 
 from __future__ import annotations
@@ -30,12 +26,23 @@ from django.db import transaction
 from django.db.models import Case, Count, F, OuterRef, Prefetch, Subquery, Value, When
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
+from ninja import Schema
 
 from chat import assistant
 from chat import markers as citation_markers  # `markers` is the _Markers in _answer
 from chat.assistant import AnswerError, Finished, Searched, Sources, TextDelta, Turn
 from chat.models import Citation, Conversation, Feedback, Message
-from chat.schemas import CitationOut, MessageOut, TimingsOut
+from chat.schemas import (
+    AnswerErrorEvent,
+    CitationOut,
+    CitationsEvent,
+    DoneEvent,
+    MessageOut,
+    StartEvent,
+    TimingsOut,
+    TokenEvent,
+)
+from knowledge.models import Chunk, Document
 from knowledge.search import Passage
 from lineled.admission import Ticket
 from lineled.errors import Invalid, NotFound
@@ -287,14 +294,8 @@ async def _turn(conversation, question: str, user, modality, style, queue, ticke
             queue.put_nowait(exc)
             queue.put_nowait(None)
             return
-        queue.put_nowait(
-            {
-                "type": "start",
-                "conversation": conversation.pk,
-                "question": asked.pk,
-                "message": answer.pk,
-            }
-        )
+        started = StartEvent(conversation=conversation.pk, question=asked.pk, message=answer.pk)
+        queue.put_nowait(_event(started))
         await _answer(answer, question, turns, user, style, queue)
     finally:
         if ticket is not None:
@@ -389,7 +390,7 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
                 if answer.first_token_ms is None:
                     answer.first_token_ms = elapsed()
                 parts.append(text)
-                queue.put_nowait({"type": "token", "text": text})
+                queue.put_nowait(_event(TokenEvent(text=text)))
                 await progress.grew(parts)
             elif isinstance(event, Sources):
                 passages = list(event.passages)
@@ -399,7 +400,7 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
             raise RuntimeError("the assistant stopped without finishing its answer")
         if rest := markers.flush():
             parts.append(rest)
-            queue.put_nowait({"type": "token", "text": rest})
+            queue.put_nowait(_event(TokenEvent(text=rest)))
         total = elapsed()
         answer.text = "".join(parts).strip()
         answer.declined = finished.declined
@@ -411,15 +412,11 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
         answer.status = Message.Status.DONE
         answer.finished_at = timezone.now()
         citations = await lane(_finish)(answer, passages, markers.order)
-        shown = [CitationOut.from_orm(c).model_dump(mode="json") for c in citations]
-        queue.put_nowait({"type": "citations", "citations": shown})
+        shown = [CitationOut.from_orm(c) for c in citations]
+        queue.put_nowait(_event(CitationsEvent(citations=shown)))
+        timings = TimingsOut.from_orm(answer)
         queue.put_nowait(
-            {
-                "type": "done",
-                "message": answer.pk,
-                "declined": answer.declined,
-                "timings": TimingsOut.from_orm(answer).model_dump(mode="json"),
-            }
+            _event(DoneEvent(message=answer.pk, declined=answer.declined, timings=timings))
         )
     except Exception as exc:  # recorded on the message and told to the client
         answer.text = "".join(parts).strip()
@@ -441,9 +438,13 @@ async def _answer(answer: Message, question, turns, user, style: str, queue: asy
             told = f"The assistant could not finish this answer: {exc.public}."
         else:
             told = "The assistant could not finish this answer. Try asking again."
-        queue.put_nowait({"type": "error", "message": told, "message_id": answer.pk})
+        queue.put_nowait(_event(AnswerErrorEvent(message=told, message_id=answer.pk)))
     finally:
         queue.put_nowait(None)
+
+
+def _event(event: Schema) -> dict:
+    return event.model_dump(mode="json")
 
 
 STALE_REASON = (
@@ -538,8 +539,6 @@ class _Markers:
 def _unlink_deleted(citations: list[Citation]) -> None:
     """A document deleted while the answer was written: keep the citation's text, drop
     its links."""
-    from knowledge.models import Chunk, Document
-
     chunks = set(
         Chunk.objects.filter(pk__in=[c.chunk_id for c in citations]).values_list("pk", flat=True)
     )

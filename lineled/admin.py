@@ -63,7 +63,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens")
     def revoke_selected(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = services.revoke(queryset)
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
 
 

@@ -182,9 +182,14 @@ def revoke_tokens(*, user=None, prefix: str | None = None) -> int:
     """Revoke the matching live tokens; returns how many were revoked."""
     if user is None and not prefix:
         raise TokenError("say whose tokens, or which token (by prefix), to revoke")
-    tokens = ApiToken.objects.filter(revoked_at__isnull=True)
+    tokens = ApiToken.objects.all()
     if user is not None:
         tokens = tokens.filter(user=user)
     if prefix:
         tokens = tokens.filter(prefix__startswith=prefix)
-    return tokens.update(revoked_at=timezone.now())
+    return revoke(tokens)
+
+
+def revoke(tokens) -> int:
+    """Revoke the live tokens among ``tokens`` (a queryset); returns how many."""
+    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())

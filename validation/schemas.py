@@ -78,3 +78,17 @@ class CaseOut(Schema):
 class ImportOut(Schema):
     imported: int
     total: int  # cases stored now
+
+
+# --- What the notifications socket tells ops browsers while a run goes ----------------
+
+
+class RunProgressEvent(Schema):
+    run: int
+    done: int  # tests finished so far
+    total: int
+
+
+class RunFinishedEvent(Schema):
+    run: int
+    readiness: str  # READY, CONDITIONAL or NOT READY; empty when the run failed

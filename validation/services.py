@@ -19,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from ninja import Schema
 
 from chat import judging
 from lineled import notify
@@ -28,7 +29,7 @@ from lineled.services import VALIDATION_USERNAME, service_account
 from validation import tasks
 from validation.clients import Client, InProcessClient, LiveClient
 from validation.models import RUN_TIME_LIMIT_S, Case, Result, Run
-from validation.schemas import RunDetailOut, RunOut
+from validation.schemas import RunDetailOut, RunFinishedEvent, RunOut, RunProgressEvent
 from validation.suite import CATEGORIES, Outcome, Test, all_tests
 from validation.suite.context import Case as CaseData
 from validation.suite.context import Context
@@ -108,7 +109,8 @@ def execute(run_id: int, *, client: Client | None = None, cases=None, log=None) 
         for order, test in enumerate(tests):
             _record(run, order, test, _run_one(test, context))
             Run.objects.filter(pk=run.pk).update(tests_done=order + 1)
-            _broadcast(run.pk, "validation.progress", done=order + 1, total=len(tests))
+            progress = RunProgressEvent(run=run.pk, done=order + 1, total=len(tests))
+            _broadcast("validation.progress", progress)
     except Exception as exc:
         logger.exception("validation run %s failed", run.pk)
         Run.objects.filter(pk=run.pk).update(
@@ -117,7 +119,7 @@ def execute(run_id: int, *, client: Client | None = None, cases=None, log=None) 
             finished_at=timezone.now(),
             duration_s=round(time.perf_counter() - started, 1),
         )
-        _broadcast(run.pk, "validation.finished")
+        _broadcast("validation.finished", RunFinishedEvent(run=run.pk, readiness=""))
         return Run.objects.get(pk=run.pk)
     verdict = score(list(run.results.all()))
     Run.objects.filter(pk=run.pk).update(
@@ -126,7 +128,7 @@ def execute(run_id: int, *, client: Client | None = None, cases=None, log=None) 
         duration_s=round(time.perf_counter() - started, 1),
         **verdict,
     )
-    _broadcast(run.pk, "validation.finished", readiness=verdict["readiness"])
+    _broadcast("validation.finished", RunFinishedEvent(run=run.pk, readiness=verdict["readiness"]))
     return Run.objects.get(pk=run.pk)
 
 
@@ -224,8 +226,9 @@ def _check_category(category: str) -> None:
         raise Invalid(f"unknown category {category!r}; one of {', '.join(CATEGORIES)}")
 
 
-def _broadcast(run_id: int, kind: str, **payload) -> None:
-    notify.send(notify.role_group(Role.OPS), kind, {"run": run_id, **payload}, on_commit=False)
+def _broadcast(kind: str, payload: Schema) -> None:
+    """Tell ops browsers now (a run's progress is written outside any transaction)."""
+    notify.send(notify.role_group(Role.OPS), kind, payload.model_dump(mode="json"), on_commit=False)
 
 
 def validation_user():

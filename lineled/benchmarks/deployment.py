@@ -26,6 +26,9 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 
+from chat.models import Message
+from knowledge.models import Document, Page
+from lineled import services
 from lineled.bench import database_url, stop, wait_for_line
 from lineled.lib.procs import die_with_parent
 from lineled.roles import Role
@@ -164,8 +167,6 @@ class Deployment:
 
     def account(self, username: str, role: Role | None, password: str = "") -> Account:
         """A user of ``role`` (None: signed in, no role), with a session and a token."""
-        from lineled import services
-
         user = get_user_model().objects.create_user(username, password=password or None)
         if role is not None:
             services.set_role(user, role)
@@ -214,9 +215,6 @@ class Deployment:
     def leftovers(self) -> dict[str, int]:
         """Answers not finished, documents still being ingested, and page images on disk
         that no page refers to (of deleted or failed documents, or of a dead run)."""
-        from chat.models import Message
-        from knowledge.models import Document, Page
-
         unfinished = Message.objects.filter(
             status__in=[Message.Status.PENDING, Message.Status.STREAMING]
         )

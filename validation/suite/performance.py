@@ -23,6 +23,7 @@ from django.db import connection
 
 from lineled.benchmarks.load.driver import Plan, Turn, drive
 from monitoring.metrics import percentile
+from validation.speech import speak
 from validation.suite import Outcome, check
 from validation.suite.context import Case, Context
 
@@ -240,8 +241,6 @@ def _fifty_users(ctx: Context) -> dict:
     """40 typed and 10 spoken questions, one per user, asked at the same moment by
     ``bench load``'s driver, with the serving process's memory read before (after a
     warm-up) and after."""
-    from validation.speech import speak
-
     typed = _standalone(ctx)
     spoken = [c.question for c in typed if c.answerable][:USERS_SPOKEN] or [typed[0].question]
     _warm_up(ctx, typed[0])

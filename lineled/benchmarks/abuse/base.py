@@ -12,8 +12,13 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django_celery_results.models import TaskResult
 from websockets.asyncio.client import connect
 
+from chat import services
+from knowledge import vectors
+from knowledge.demo.loader import MANUALS
+from knowledge.models import Document
 from lineled.benchmarks.deployment import Account, Deployment
 from lineled.roles import Role
 
@@ -113,8 +118,6 @@ class Store:
 
     def conversation(self, name: str) -> int:
         """A new conversation of ``name``'s (made here: no API rate is spent on it)."""
-        from chat import services
-
         owner = get_user_model().objects.get(pk=self.account(name).pk)
         return services.create_conversation(owner, "bench abuse").pk
 
@@ -128,8 +131,6 @@ class Store:
     def manual(self) -> int:
         """The walk-in cooler manual, uploaded once (and ingested, with a worker)."""
         if self._manual is None:
-            from knowledge.demo.loader import MANUALS
-
             response = self.upload("walk-in.pdf", (MANUALS / "hb-eq-104-walk-in.pdf").read_bytes())
             response.raise_for_status()
             self._manual = response.json()["id"]
@@ -141,10 +142,6 @@ class Store:
         """Wait, within the cap, until the worker has nothing left to do (ingestion,
         embeddings, any task started): an attack by volume then measures itself, not
         the tail of the work an earlier upload set off."""
-        from django_celery_results.models import TaskResult
-
-        from knowledge import vectors
-        from knowledge.models import Document
 
         def idle() -> bool:
             return not (
@@ -158,7 +155,6 @@ class Store:
 
     def finished(self, document_id: int, *, every: float = 0.1):
         """The document once it is ready or failed (or gone: None), within the cap."""
-        from knowledge.models import Document
 
         def ended():
             document = Document.objects.filter(pk=document_id).first()

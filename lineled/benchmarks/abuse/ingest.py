@@ -9,7 +9,11 @@ import signal
 import time
 from pathlib import Path
 
+import pypdfium2 as pdfium
+
 from knowledge.benchmarks import bombs
+from knowledge.demo.loader import MANUALS
+from knowledge.models import Document
 from lineled.benchmarks.abuse.base import Outcome, Store, attack
 from lineled.lib.env import env_int
 
@@ -98,10 +102,6 @@ def docx_paragraphs(store: Store) -> Outcome:
 
 def long_pdf(copies: int) -> bytes:
     """The seven demo manuals ``copies`` times over in one PDF (about 30 pages a copy)."""
-    import pypdfium2 as pdfium
-
-    from knowledge.demo.loader import MANUALS
-
     out = pdfium.PdfDocument.new()
     sources = [pdfium.PdfDocument(path) for path in sorted(MANUALS.glob("*.pdf"))]
     for _ in range(copies):
@@ -125,8 +125,6 @@ def _kill_mid_ingestion(store: Store, name: str, copies: int, victim) -> dict:
     processes)`` (a pid of the deployment's worker, or None); wait for the document to
     end; if it failed, re-ingest it (refused for 30 minutes in issue 16) and wait again;
     delete it. What happened, step by step."""
-    from knowledge.models import Document
-
     data = long_pdf(copies)
     store.strike()
     response = store.upload(name, data)

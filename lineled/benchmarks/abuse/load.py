@@ -12,6 +12,7 @@ import httpx
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from knowledge.models import Chunk
 from lineled.benchmarks.abuse.base import (
     QUESTION,
     Outcome,
@@ -80,8 +81,6 @@ def citation_images(store: Store) -> Outcome:
     """16 page images with a different passage highlighted each, asked for at once, of a
     text manual with long unbroken words (issue 16 point 1: 97 s each, /healthz 5.7 s),
     while another user asks."""
-    from knowledge.models import Chunk
-
     store.manual()
     _warm(store)
     uploaded = store.upload("fryer-station.txt", _text_manual())

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from chat.models import Message
 from lineled.benchmarks.abuse.base import Outcome, Store, ask, attack, ended_as, ready, receive
 
 MB = 1024 * 1024
@@ -207,8 +208,6 @@ def _refused_then_ping(store: Store, user, conversation: int, frame: str) -> tup
 def lone_surrogate(store: Store) -> Outcome:
     """A question holding a lone surrogate (\\ud800, valid JSON that no database stores):
     400 by the API and an ``invalid`` error on the socket, nothing stored (a 500 before)."""
-    from chat.models import Message
-
     frank = store.account("frank")
     conversation = store.conversation("frank")
     stored = Message.objects.filter(conversation__user_id=frank.pk).count

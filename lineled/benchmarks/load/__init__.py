@@ -33,11 +33,15 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import override_settings
 
+from chat.benchmarks.chat import QUESTIONS, load_questions
+from knowledge.demo import loader
+from knowledge.search import schema
 from lineled.benchmarks.deployment import Deployment, cpu_seconds, memory_mb
 from lineled.benchmarks.load.driver import Plan, Turn, drive
 from lineled.benchmarks.load.sockets import Credentials, Users
 from lineled.management.commands.serve import web_processes
 from lineled.roles import Role
+from voice import audio, tts
 
 # Issue 17's targets for 50 users at once on two web processes, PostgreSQL and Redis.
 TARGETS = {"first_token_p95_ms": 300.0, "total_p95_ms": 1000.0, "errors": 0}
@@ -211,8 +215,6 @@ class _Watch:
 
 
 def _questions() -> list[str]:
-    from chat.benchmarks.chat import QUESTIONS, load_questions
-
     return [q["question"] for q in load_questions(QUESTIONS) if q["kind"] in KINDS]
 
 
@@ -220,8 +222,6 @@ def _speech(texts: list[str]):
     """``speak(text)``: the question as 16 kHz PCM, spoken by this machine's synthesizer
     (the one that speaks answers), with a little silence around it; all made here, so
     that no user waits for the synthesizer during the run."""
-    from voice import audio, tts
-
     engine = tts.engine()
     if engine is None:
         raise ValueError("--voice needs a speech synthesizer (VOICE_TTS, e.g. espeak-ng)")
@@ -235,9 +235,6 @@ def _speech(texts: list[str]):
 def _ingest_manuals(deployment: Deployment) -> None:
     """The demo manuals, ingested into the sandbox with their pages in the deployment's
     media folder."""
-    from knowledge.demo import loader
-    from knowledge.search import schema
-
     with override_settings(MEDIA_ROOT=deployment.media):
         loader.load()
     schema.analyze(connection)
