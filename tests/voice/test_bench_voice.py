@@ -100,3 +100,9 @@ def test_noise_is_mixed_in_at_the_asked_level():
     added = audio.to_bytes(array("h", (n - c for n, c in pairs)))
     ratio = audio.rms(speech) / audio.rms(added)
     assert 2.8 < ratio < 3.6  # 10 dB is a factor of 3.16 in level
+
+
+def test_the_kitchen_noise_is_the_same_in_every_run():
+    """Two runs of the benchmark hear the same noisy recordings, so their noisy figures
+    compare."""
+    assert bench._kitchen_noise(16000) == bench._kitchen_noise(16000)

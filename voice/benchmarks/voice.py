@@ -289,9 +289,11 @@ def _kitchen_noise(size: int) -> array:
 
 
 def _synth(kind: str, seconds: float) -> array:
-    """sox's ``kind`` noise at half scale, as 16 kHz samples."""
+    """sox's ``kind`` noise at half scale, as 16 kHz samples: the same noise every run
+    (``-R`` seeds sox's generator), so the noisy figures of two runs compare (unseeded,
+    whisper base's noisy WER moved a point between runs of the same code)."""
     done = subprocess.run(
-        ["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", "-"]
+        ["sox", "-R", "-n", "-r", "16000", "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", "-"]
         + ["synth", f"{seconds:.1f}", kind, "vol", "0.5"],
         check=True,
         capture_output=True,
