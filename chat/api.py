@@ -23,6 +23,7 @@ from chat.schemas import (
     ConversationPatch,
     FeedbackIn,
     FeedbackOut,
+    RefusedEvent,
     TurnOut,
 )
 from lineled import admission
@@ -171,10 +172,11 @@ async def _server_sent(events: AsyncIterator[dict]) -> AsyncIterator[str]:
         async for event in events:
             yield _event(event)
     except DomainError as exc:  # the conversation was deleted since it was checked
-        yield _event({"type": "error", "message": exc.message})
+        yield _event(RefusedEvent(message=exc.message).model_dump(exclude_none=True))
     except Exception:
         logger.exception("storing a streamed question failed")
-        yield _event({"type": "error", "message": "the question could not be stored; try again"})
+        refused = RefusedEvent(message="the question could not be stored; try again")
+        yield _event(refused.model_dump(exclude_none=True))
 
 
 def _event(event: dict) -> str:

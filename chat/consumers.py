@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from chat import services
+from chat.schemas import PongEvent, ReadyEvent, RefusedEvent
 from lineled import admission
 from lineled.consumers import ACCESS_ENDED, CLOSE_UNAUTHENTICATED, current_role, role_of_user
 from lineled.errors import Invalid, NotFound
@@ -84,7 +85,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.listening = user_group(user.pk)
         await self.channel_layer.group_add(self.listening, self.channel_name)
         await self.accept()
-        await self.send_json({"type": "ready", "conversation": self.conversation.pk})
+        await self.send_json(ReadyEvent(conversation=self.conversation.pk).model_dump())
 
     async def disconnect(self, code):
         # Only the relay to this socket; the answer's own task goes on (see run_turn).
@@ -126,7 +127,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if kind == "ask":
             await self.ask(content.get("text"), content.get("modality") or "text")
         elif kind == "ping":
-            await self.send_json({"type": "pong"})
+            await self.send_json(PongEvent().model_dump())
         else:
             await self.refuse(
                 f'unknown message type {kind!r}; send {ASK_EXAMPLE} or {{"type": "ping"}}',
@@ -177,7 +178,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self.refuse("the answer could not be sent; reload the page", "unavailable")
 
     async def refuse(self, message: str, code: str) -> None:
-        await self.send_json({"type": "error", "message": message, "code": code})
+        await self.send_json(RefusedEvent(message=message, code=code).model_dump())
 
     async def refuse_and_close(self, message: str) -> None:
         await self.refuse(message, "not_found")

@@ -206,3 +206,29 @@ class AnswerErrorEvent(Schema):
     type: Literal["error"] = "error"
     message: str = Field(description="What went wrong, in words for the crew.")
     message_id: int
+
+
+# --- The chat socket's own messages, beside a turn's events ---
+
+
+class ReadyEvent(Schema):
+    """The socket is open on this conversation."""
+
+    type: Literal["ready"] = "ready"
+    conversation: int
+
+
+class PongEvent(Schema):
+    type: Literal["pong"] = "pong"
+
+
+class RefusedEvent(Schema):
+    """A frame refused (the socket stays open), or, on the SSE stream, a question that
+    could not be stored once the response had begun (no ``code`` there)."""
+
+    type: Literal["error"] = "error"
+    message: str = Field(description="What was wrong, and what to send instead.")
+    code: str | None = Field(
+        default=None,
+        description="invalid_json, too_large, unknown_type, not_found, busy, unavailable, ...",
+    )
