@@ -16,6 +16,7 @@ from lineled.consumers import CLOSE_UNAUTHENTICATED, role_of_user
 from lineled.errors import NotFound
 from voice import audio, services, stt, tts
 from voice.models import VoiceTurn
+from voice.schemas import VoiceErrorEvent, VoicePongEvent, VoiceReadyEvent, payload
 from voice.session import START_EXAMPLE, VoiceSession
 
 logger = logging.getLogger(__name__)
@@ -93,15 +94,16 @@ class VoiceConsumer(AsyncWebsocketConsumer):
             conversation, user, voice, send=self.send_event, close=self.close_with
         )
         await self.send_json(
-            {
-                "type": "ready",
-                "conversation": conversation.pk,
-                "stt": engine.name,
-                "tts": voice.name if voice else None,
-                "sample_rate": audio.SAMPLE_RATE,
-                "max_seconds": settings.VOICE_MAX_UTTERANCE_SECONDS,
-                "idle_minutes": settings.VOICE_IDLE_MINUTES,
-            }
+            payload(
+                VoiceReadyEvent(
+                    conversation=conversation.pk,
+                    stt=engine.name,
+                    tts=voice.name if voice else None,
+                    sample_rate=audio.SAMPLE_RATE,
+                    max_seconds=settings.VOICE_MAX_UTTERANCE_SECONDS,
+                    idle_minutes=settings.VOICE_IDLE_MINUTES,
+                )
+            )
         )
 
     async def disconnect(self, code):
@@ -121,7 +123,7 @@ class VoiceConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def refuse(self, message: str, code: str) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message})
+        await self.send_json(payload(VoiceErrorEvent(code=code, message=message)))
 
     # --- Frames in ------------------------------------------------------------------
 
@@ -158,7 +160,7 @@ class VoiceConsumer(AsyncWebsocketConsumer):
         if kind == "start":
             await self.start(content)
         elif kind == "ping":
-            await self.send_json({"type": "pong"})
+            await self.send_json(payload(VoicePongEvent()))
         elif handler is not None:
             await handler()
         else:

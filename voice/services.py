@@ -37,7 +37,17 @@ from lineled.lanes import lane
 from voice import audio, speech, stt, tts
 from voice.listening import Listener, Utterance
 from voice.models import VoiceTurn
-from voice.schemas import SpokenTurnOut, VocabularyOut, VoiceStatusOut
+from voice.schemas import (
+    AudioEndEvent,
+    AudioEvent,
+    SayEvent,
+    SpokenTurnOut,
+    TranscriptEvent,
+    VocabularyOut,
+    VoiceErrorEvent,
+    VoiceStatusOut,
+    payload,
+)
 from voice.stt import prompt
 from voice.text import written
 
@@ -173,15 +183,16 @@ async def _reply(question: Question, turn, clock, user, voice, interrupted, tick
     # The question as typed questions are read: "forty five degrees" is 45°F.
     turn.transcript = written(question.heard, prompt.codes())
     yield (
-        {
-            "type": "transcript",
-            "text": turn.transcript,
-            "heard": question.heard,
-            "stt_ms": turn.stt_ms,
-            "decode_ms": question.decode_ms,
-            "engine": question.engine,
-            "cut": turn.cut,
-        },
+        payload(
+            TranscriptEvent(
+                text=turn.transcript,
+                heard=question.heard,
+                stt_ms=turn.stt_ms,
+                decode_ms=question.decode_ms,
+                engine=question.engine,
+                cut=turn.cut,
+            )
+        ),
         None,
     )
     try:
@@ -233,7 +244,7 @@ async def _reply(question: Question, turn, clock, user, voice, interrupted, tick
         status = VoiceTurn.Status.ANSWERED
     # Stored before the client hears the turn is over: whoever reads it then sees it ended.
     await _close(turn, status, error=outcome.get("error", "") or spoken.failed)
-    yield {"type": "audio_end", "message": turn.answer_id, "sentences": spoken.sentences}, None
+    yield payload(AudioEndEvent(message=turn.answer_id, sentences=spoken.sentences)), None
 
 
 async def _relay(events, sentences: asyncio.Queue, out: asyncio.Queue, turn, clock, outcome):
@@ -270,8 +281,7 @@ async def _speak(sentences, out: asyncio.Queue, voice, interrupted, spoken, cloc
             if seq == 0 and said == DECLINE_SPOKEN:
                 said = f"I heard: {transcript}. {said}"
             if voice is None:
-                event = {"type": "say", "seq": seq, "text": said}
-                out.put_nowait((event, None))
+                out.put_nowait((payload(SayEvent(seq=seq, text=said)), None))
             else:
                 try:
                     made = await asyncio.to_thread(voice.synthesize, said)
@@ -283,15 +293,13 @@ async def _speak(sentences, out: asyncio.Queue, voice, interrupted, spoken, cloc
                 if interrupted.is_set():
                     continue
                 spoken.audio_ms += made.duration_ms
-                event = {
-                    "type": "audio",
-                    "seq": seq,
-                    "text": said,
-                    "format": "wav",
-                    "bytes": len(made.wav),
-                    "duration_ms": round(made.duration_ms, 1),
-                }
-                out.put_nowait((event, made.wav))
+                sent = AudioEvent(
+                    seq=seq,
+                    text=said,
+                    bytes=len(made.wav),
+                    duration_ms=round(made.duration_ms, 1),
+                )
+                out.put_nowait((payload(sent), made.wav))
             if spoken.first_ms is None:
                 spoken.first_ms = clock.since()
             seq += 1
@@ -301,7 +309,7 @@ async def _speak(sentences, out: asyncio.Queue, voice, interrupted, spoken, cloc
 
 
 def _error(code: str, message: str) -> dict:
-    return {"type": "error", "code": code, "message": message}
+    return payload(VoiceErrorEvent(code=code, message=message))
 
 
 async def _close(turn: VoiceTurn, status: str, error: str = "") -> None:

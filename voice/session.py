@@ -44,6 +44,14 @@ from lineled.consumers import ACCESS_ENDED, CLOSE_UNAUTHENTICATED, current_role
 from voice import audio, services
 from voice.listening import Heard, Listener
 from voice.models import VoiceTurn
+from voice.schemas import (
+    ListeningEvent,
+    PartialEvent,
+    SpeechStartEvent,
+    StoppedEvent,
+    VoiceErrorEvent,
+    payload,
+)
 from voice.text import normalize
 
 logger = logging.getLogger(__name__)
@@ -219,7 +227,7 @@ class VoiceSession:
     async def stop(self, reason: str = "user") -> None:
         """Stop taking audio (hands-free is over) and say why."""
         self._mute()
-        await self._send({"type": "stopped", "reason": reason}, None)
+        await self._send(payload(StoppedEvent(reason=reason)), None)
 
     async def audio(self, pcm: bytes) -> None:
         """A frame of microphone audio (16 kHz mono PCM16, an even number of bytes)."""
@@ -266,7 +274,7 @@ class VoiceSession:
         await self._send_listening()
 
     async def _send_listening(self) -> None:
-        await self._send({"type": "listening", "mode": self.mode}, None)
+        await self._send(payload(ListeningEvent(mode=self.mode)), None)
 
     def _mute(self) -> None:
         self.machine.fire(Trigger.MUTE)
@@ -291,9 +299,9 @@ class VoiceSession:
             self.last_heard = time.monotonic()
             if self.state is State.LISTENING:
                 self.machine.fire(Trigger.SPEECH)
-            await self._send({"type": "speech_start"}, None)
+            await self._send(payload(SpeechStartEvent()), None)
         if heard.partials:
-            await self._send({"type": "partial", "text": heard.partials[-1]}, None)
+            await self._send(payload(PartialEvent(text=heard.partials[-1])), None)
         if heard.utterance is None:
             if not listener.in_speech and self.state is State.HEARING:
                 self.machine.fire(Trigger.SILENCE)
@@ -444,4 +452,4 @@ class VoiceSession:
             return
 
     async def _refuse(self, message: str, code: str) -> None:
-        await self._send({"type": "error", "code": code, "message": message}, None)
+        await self._send(payload(VoiceErrorEvent(code=code, message=message)), None)
