@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import PurePath
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -32,7 +33,7 @@ from knowledge.ingest import chunking, limits, pdf, textdocs, typeset
 from knowledge.ingest.blocks import Block
 from knowledge.ingest.detect import Rejected, detect
 from knowledge.ingest.limits import Deadline, Limits
-from knowledge.models import Chunk, Document, Page
+from knowledge.models import Chunk, Document, Page, SearchEvent
 from knowledge.search import schema
 from knowledge.signals import knowledge_changed
 from lineled.errors import Conflict, Invalid
@@ -508,3 +509,11 @@ def delete_document(document: Document) -> None:
     recovery.remove_folder(recovery.pages_folder(document_id))
     citations.clear_cache(document_id)
     knowledge_changed.send(sender=Document, document_id=document_id)
+
+
+def prune_search_events() -> int:
+    """Forget the searches older than SEARCH_EVENT_DAYS (monitoring's record of search
+    latency and outcomes); how many were deleted."""
+    cutoff = timezone.now() - timedelta(days=settings.SEARCH_EVENT_DAYS)
+    deleted, _ = SearchEvent.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

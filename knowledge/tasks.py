@@ -1,7 +1,6 @@
 """Celery tasks of the knowledge app: thin wrappers that take ids and call services."""
 
 import logging
-from datetime import timedelta
 
 from billiard.exceptions import WorkerLostError
 from celery import shared_task
@@ -9,10 +8,9 @@ from celery.exceptions import TimeLimitExceeded
 from celery.signals import task_failure, worker_ready
 from django.conf import settings
 from django.db import connections
-from django.utils import timezone
 
 from knowledge import ragie, recovery, services, vectors
-from knowledge.models import Document, SearchEvent
+from knowledge.models import Document
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +129,4 @@ def ragie_delete_document(ragie_id: str) -> dict:
 @shared_task(name="knowledge.prune_search_events")
 def prune_search_events() -> dict:
     """Forget searches older than SEARCH_EVENT_DAYS (daily, from beat)."""
-    cutoff = timezone.now() - timedelta(days=settings.SEARCH_EVENT_DAYS)
-    deleted, _ = SearchEvent.objects.filter(created_at__lt=cutoff).delete()
-    return {"deleted": deleted}
+    return {"deleted": services.prune_search_events()}
