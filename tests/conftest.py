@@ -9,6 +9,7 @@ from django.db import DatabaseError, connection
 from django.test import override_settings
 from filelock import FileLock
 
+from knowledge import freshness
 from lineled import services
 from lineled.bench import private_queue
 from lineled.roles import Role
@@ -111,6 +112,15 @@ def _fresh_admission_counts(settings):
     settings.CACHES = {
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"}
     }
+
+
+@pytest.fixture(autouse=True)
+def _store_counted_again():
+    """A test's chunks are rolled back: the in-memory copies of the store (the embeddings
+    index, the word counts) must count the next test's store again, not take it for the
+    same one within freshness.CHECK_SECONDS."""
+    yield
+    freshness.forget()
 
 
 def _member(django_user_model, username: str, role: Role | None, first_name: str):

@@ -160,7 +160,7 @@ def _item_after(unit: Unit, previous: Unit) -> bool:
         return False
     if previous.block.is_step:
         return previous.block.list_id == unit.block.list_id
-    return previous.position < unit.position and previous.text.rstrip().endswith(":")
+    return previous.position < unit.position and _lead_in(previous)
 
 
 # --- Choosing ------------------------------------------------------------------------
@@ -356,14 +356,14 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
         )
     else:
         chosen = [chosen[0], *sorted(chosen[1:], key=lambda u: (u.source.n, u.position))]
-    listed: dict[int, Unit] = {}
-    for unit in map(lambda u: _trimmed(reading, u), chosen):
+    # Each fact as it reads whole: after its lead-in, or with its list; each unit once.
+    quoted: dict[int, Unit] = {}
+    for unit in chosen:
+        unit = _trimmed(reading, unit)
         lead = _lead_of(reading, unit) if _fragment(unit) else None
-        for u in [lead] if lead is not None else []:
-            listed.setdefault(id(u), u)
-        for u in _with_list(reading, unit, MAX_ITEMS[mode]):
-            listed.setdefault(id(u), u)
-    return Plan(list(listed.values()), reading=reading)
+        for part in [*([lead] if lead else []), *_with_list(reading, unit, MAX_ITEMS[mode])]:
+            quoted.setdefault(id(part), part)
+    return Plan(list(quoted.values()), reading=reading)
 
 
 def _fragment(unit: Unit) -> bool:

@@ -15,8 +15,8 @@ from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.db import connection, models
 
-from knowledge import freshness, vectors
 from knowledge import services as knowledge
+from knowledge import vectors
 from knowledge.demo import loader
 from knowledge.models import Chunk, Document
 from knowledge.search import MAX_TOP_K, Passage, postgres, schema, search
@@ -91,9 +91,6 @@ def _media_and_statistics(settings, tmp_path):
     postgres.forget_statistics()
     yield
     postgres.forget_statistics()
-    # A test's chunks are rolled back: the next test's store must be counted again, not
-    # taken for the same one within freshness.CHECK_SECONDS.
-    freshness.forget()
 
 
 def add_document(title, chunks, *, kind=Document.Kind.MARKDOWN, status=Document.Status.READY):
