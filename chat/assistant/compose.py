@@ -147,8 +147,12 @@ def write(answer: Plan, *, voice: bool = False) -> Iterator[str]:
         wrote = True
     if answer.more_steps:
         yield f" The rest of the steps are on your screen [{answer.units[-1].source.n}]."
-    for unit in answer.extras:
-        yield gap + render(unit, voice=voice, reading=answer.reading)
+    previous = None
+    for unit in answer.extras:  # a note, even when it is a step of another list
+        text = render(unit, voice=voice, numbered=False, reading=answer.reading)
+        listed = not voice and previous is not None and _item_after(unit, previous)
+        yield f"{line}- {text}" if listed else gap + text
+        previous = unit
 
 
 _LISTED = ("step", "bullet", "row")
@@ -267,14 +271,16 @@ def _steps(reading: Reading, steps: list[Unit], ranked, mode: str, safety_first:
     shown = steps[: MAX_STEPS[mode]]
     used = {id(u.block) for u in [*steps, *intro]}
     best = ranked[0].score
-    # Notes after the steps: what scores nearly as well as the best, wherever it is (the
-    # rule that separates raw meats may be in another section, or another document, than
-    # the list of when to clean).
-    extras = [
-        u
-        for u in ranked
-        if id(u.block) not in used and not u.block.is_step and u.score >= best - JOIN
-    ][: 0 if mode == "voice" else 2]
+    # Notes after the steps: what scores nearly as well as the best, wherever it is and
+    # whatever it is (the rule that separates raw meats may be a step of another list, in
+    # another section or document, than the list of when to clean).
+    notes = [u for u in ranked if id(u.block) not in used and u.score >= best - JOIN]
+    extras: list[Unit] = []
+    for unit in notes[: 0 if mode == "voice" else 2]:
+        lead = _lead_of(reading, unit) if _fragment(unit) else None  # an item, after its lead-in
+        if lead is not None and id(lead.block) not in used and lead not in extras:
+            extras.append(lead)
+        extras.append(unit)
     return Plan(
         shown,
         steps=True,

@@ -207,7 +207,7 @@ def test_a_subpart_heading_run_into_the_paragraph_before_it_is_not_quoted(alice)
         "# Hygiene Code\n\n"
         "## 9-302.11 Polish\n"
         "(B) Unless wearing intact gloves, a crew member may not wear nail polish when "
-        "working with exposed food. 9-303 Jewelry\n\n"
+        "working with exposed food. 9-3 Personal Cleanliness 9-303 Jewelry\n\n"
         "## 9-303.11 Prohibition\n"
         "(A) While preparing food, crew members may not wear jewelry on their arms and "
         "hands, except for a plain ring such as a wedding band.\n",
@@ -215,3 +215,4 @@ def test_a_subpart_heading_run_into_the_paragraph_before_it_is_not_quoted(alice)
     answer = ask(alice, "can i wear nail polish while i prep food?")
     assert "nail polish" in answer, answer
     assert "9-303" not in answer and "Jewelry" not in answer, answer
+    assert "9-3 " not in answer and "Cleanliness" not in answer, answer  # a part's heading too

@@ -1,6 +1,7 @@
 """The built-in model's writer choosing what to quote, on passages given directly (no
 store, no embeddings): what a crew member would read."""
 
+import re
 from collections import Counter
 
 from chat.assistant import compose
@@ -164,3 +165,24 @@ def test_a_procedures_notes_include_the_rule_that_answers_from_another_section()
     )
     assert "1. " in text, text  # the steps...
     assert "separate equipment" in text, text  # ...and the rule that says how
+
+
+def test_a_procedures_note_from_another_list_comes_after_that_lists_lead_in():
+    separation = (
+        "Food Code",
+        "9-302.11 Separation",
+        "Food shall be protected from cross contamination by: (1) Separating raw chicken and "
+        "beef from each other during prep by using separate equipment, separate areas or "
+        "different times; (2) Covering food in storage; and (3) Storing food off the floor.",
+    )
+    text = answer(
+        "how do we keep raw chicken and beef from contaminating each other during prep?",
+        [RAW_MEATS[0], separation],
+    )
+    lead_in, steps, notes = text.split("\n\n")
+    assert lead_in.endswith(":") and steps.startswith("1. "), text  # one list, numbered
+    # the other list's best item is a note: after its own lead-in, as a bullet, never as
+    # another "1." beside the procedure's steps
+    lead, _, item = notes.partition("\n")
+    assert lead.endswith(":") and item.startswith("- "), text
+    assert not re.search(r"^\d\. ", notes, re.MULTILINE), text
