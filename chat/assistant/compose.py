@@ -274,13 +274,18 @@ def _steps(reading: Reading, steps: list[Unit], ranked, mode: str, safety_first:
     # Notes after the steps: what scores nearly as well as the best, wherever it is and
     # whatever it is (the rule that separates raw meats may be a step of another list, in
     # another section or document, than the list of when to clean).
-    notes = [u for u in ranked if id(u.block) not in used and u.score >= best - JOIN]
+    notes = [
+        u
+        for u in ranked
+        if id(u.block) not in used and u.score >= best - JOIN and not _dangling(reading, u)
+    ]
     extras: list[Unit] = []
     for unit in notes[: 0 if mode == "voice" else 2]:
-        lead = _lead_of(reading, unit) if _fragment(unit) else None  # an item, after its lead-in
-        if lead is not None and id(lead.block) not in used and lead not in extras:
-            extras.append(lead)
-        extras.append(unit)
+        # a list's item after its lead-in, a lead-in with its list's best items
+        lead = _lead_of(reading, unit) if _fragment(unit) else None
+        for part in [*([lead] if lead else []), *_with_list(reading, unit, MAX_ITEMS[mode])]:
+            if id(part.block) not in used and part not in extras:
+                extras.append(part)
     return Plan(
         shown,
         steps=True,

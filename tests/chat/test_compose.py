@@ -186,3 +186,19 @@ def test_a_procedures_note_from_another_list_comes_after_that_lists_lead_in():
     lead, _, item = notes.partition("\n")
     assert lead.endswith(":") and item.startswith("- "), text
     assert not re.search(r"^\d\. ", notes, re.MULTILINE), text
+
+
+def test_a_procedures_note_that_leads_into_a_list_comes_with_its_items():
+    serving = (
+        "Food Code",
+        "9-401.11 Raw Animal Foods",
+        "(C) A rare whole beef steak may be served if: (1) The steak is cooked on the top "
+        "and bottom to 145°F; and (2) The steak stays whole.\n"
+        "(D) A raw animal food such as rare meat other than a whole beef steak may be served "
+        "if: (1) The guest is told of the risk; and (2) The food is not on a children's menu.",
+    )
+    text = answer("guest wants a rare steak, what are the rules for serving it?", [serving])
+    # two rules, each a lead-in: the one that is not the procedure still says its items
+    assert text.count(" if [1]:") == 2, text
+    assert "top and bottom to 145°F" in text and "told of the risk" in text, text
+    assert not text.rstrip().endswith(":"), text
