@@ -374,7 +374,35 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
         lead = _lead_of(reading, unit) if _fragment(unit) else None
         for part in [*([lead] if lead else []), *_with_list(reading, unit, MAX_ITEMS[mode])]:
             quoted.setdefault(id(part), part)
-    return Plan(list(quoted.values()), reading=reading)
+    return Plan(_leads_first(reading, list(quoted.values())), reading=reading)
+
+
+def _leads_first(reading: Reading, parts: list[Unit]) -> list[Unit]:
+    """A lead-in chosen after items of its list that are quoted already: moved before
+    the first of them ("Whole MEAT roasts ... shall be cooked as the following chart
+    gives:" says what "62.8 (145): Time in Minutes 4" is about), or left out when those
+    are chart rows that name themselves ("Convection — Less than 10 lbs: 325°F"): the
+    figure first, and no answer ends on a colon."""
+    for lead in [p for p in parts if _lead_in(p)]:
+        items = {id(u) for u in _list_after(reading, lead)}
+        earlier = [p for p in parts[: parts.index(lead)] if id(p) in items]
+        if not earlier:
+            continue
+        parts.remove(lead)
+        if not all(_named_row(u) for u in earlier):
+            parts.insert(parts.index(earlier[0]), lead)
+    return parts
+
+
+def _named_row(unit: Unit) -> bool:
+    """A chart row whose label is words ("Convection"), not a bare number ("62.8 (145)")."""
+    block = unit.block
+    if not block.chart:
+        return False
+    key = block.cells[0]
+    if block.header and key.startswith(block.header[0]):
+        key = key[len(block.header[0]) :]  # "Temperature °C (°F) 62.8 (145)": the column's name
+    return bool(re.search(r"[A-Za-z]{3}", key))
 
 
 def _fragment(unit: Unit) -> bool:
@@ -416,9 +444,12 @@ def _lead_in(unit: Unit) -> bool:
 
 
 def _dangling(reading: Reading, unit: Unit) -> bool:
-    """A lead-in ("... by storing the FOOD:") whose list is not in its passage: it says
-    nothing on its own."""
-    return _lead_in(unit) and not _list_after(reading, unit)
+    """A lead-in ("... by storing the FOOD:") whose list is not in its passage, or whose
+    items are all scrap (a chart's rows the question names none of): it says nothing on
+    its own."""
+    return _lead_in(unit) and not any(
+        not u.features.get("scrap") for u in _list_after(reading, unit)
+    )
 
 
 def _with_list(reading: Reading, unit: Unit, limit: int) -> list[Unit]:

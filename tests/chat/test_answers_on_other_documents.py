@@ -216,3 +216,27 @@ def test_a_subpart_heading_run_into_the_paragraph_before_it_is_not_quoted(alice)
     assert "nail polish" in answer, answer
     assert "9-303" not in answer and "Jewelry" not in answer, answer
     assert "9-3 " not in answer and "Cleanliness" not in answer, answer  # a part's heading too
+
+
+ROASTS = """# Cooking Code 8-401.11 Roasts
+
+## 8-401.11(B)
+(B) Whole beef and pork roasts shall be cooked: (1) As specified in the following chart,
+to heat all parts of the roast to a temperature and for the holding time that goes with
+that temperature: P Temperature °C (°F) Time1 in Minutes 54.4 (130) 112 57.2 (135) 36
+60.0 (140) 12 62.8 (145) 4 1Holding time may include postoven heat rise. and (2) If
+cooked in an oven, use an oven that is preheated to the temperature the chart gives for
+the roast's weight: Pf Oven Type Less than 10 lbs 10 lbs or More Still Dry 350°F or more
+250°F or more Convection 325°F or more 250°F or more
+"""
+
+
+def test_a_charts_row_comes_after_the_lead_in_that_says_what_the_chart_is(alice):
+    add("cooking-code.md", ROASTS)
+    answer = ask(alice, "the ground pork hit 145. is that enough or does it need to sit a while?")
+    assert "(145): Time in Minutes 4" in answer, answer
+    # "... shall be cooked as the following chart gives:" before the row it introduces,
+    # never after it with nothing following
+    lead = answer.find("following chart")
+    assert lead == -1 or lead < answer.find("(145)"), answer
+    assert not answer.rstrip().endswith(":"), answer
