@@ -1,9 +1,10 @@
-"""The one PydanticAI agent that answers every question, typed or spoken, whatever the
-model: its dependencies, tools, instructions and the citation check on its output.
+"""The PydanticAI agent that answers through a remote model, typed or spoken: its
+dependencies, tools, instructions and the citation check on its output.
 
-The model is chosen per run (``providers.model``): the built-in grounded model
-(``local.LocalModel``) or any PydanticAI model string. Both see the same instructions
-and tools, and both are held to the same citation contract.
+The model is chosen per run (``providers.model``): any PydanticAI model string. The
+built-in grounded model (local.py) answers without the agent, but from the same
+``AnswerDeps`` and the same search (``search_for``, what search_manuals runs), held to
+the same citation contract (stream.py).
 """
 
 from __future__ import annotations
