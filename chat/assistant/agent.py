@@ -131,12 +131,33 @@ async def search_manuals(
 
 
 async def search_for(deps: AnswerDeps, query: str, limit: int = SEARCH_TOP_K) -> dict:
-    """What search_manuals returns for ``query``; the search and its passages are
-    recorded in ``deps``."""
-    query = followup.standalone(numbers.digits(query), deps.history)
-    limit = max(1, min(int(limit), 10))
+    """What search_manuals returns for ``query``, searched on a database lane; the search
+    and its passages are recorded in ``deps`` (on this thread: a model may search twice
+    at once)."""
+    query, limit = _asked(deps, query, limit)
     started = time.perf_counter()
     found = await lane(find)(deps.search, query, deps.topic, limit)
+    return _recorded(deps, query, found, started)
+
+
+def search_here(deps: AnswerDeps, query: str, limit: int = SEARCH_TOP_K) -> dict:
+    """``search_for`` run on this thread, which may use the database: for a caller that
+    runs one search at a time on ``deps`` (the built-in model)."""
+    query, limit = _asked(deps, query, limit)
+    started = time.perf_counter()
+    found = find(deps.search, query, deps.topic, limit)
+    return _recorded(deps, query, found, started)
+
+
+def _asked(deps: AnswerDeps, query: str, limit) -> tuple[str, int]:
+    """The query made whole from the conversation, and the limit kept within 1 to 10."""
+    query = followup.standalone(numbers.digits(query), deps.history)
+    return query, max(1, min(int(limit), 10))
+
+
+def _recorded(deps: AnswerDeps, query: str, found: list[Passage], started: float) -> dict:
+    """The search (begun at ``started``, perf_counter) recorded in ``deps``; its result
+    as search_manuals returns it, the passages numbered for this answer."""
     elapsed = (time.perf_counter() - started) * 1000
     deps.searches.append(Searched(query, deps.topic, round(elapsed, 2), len(found)))
     return {

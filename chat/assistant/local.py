@@ -2,10 +2,11 @@
 weights, and answers without the agent.
 
 It does what the agent's instructions ask of any model, in one step: it searches once
-for the question made whole (``searched``: search_manuals' own code, so the search is
-recorded and its passages numbered as the tool would), then writes the answer from the
-passages found (``written``, through ``compose``), quoting the manuals' sentences with
-their [n] markers, or the decline. It follows the two instructions it understands, as
+for the question made whole and reads what it needs beside the passages found
+(``found_and_read``: one trip to a database lane, search_manuals' own code, so the
+search is recorded and its passages numbered as the tool would), then writes the answer
+from them (``written``, through ``compose``), quoting the manuals' sentences with their
+[n] markers, or the decline. It follows the two instructions it understands, as
 ``deps`` states them: a voice answer (``VOICE_STYLE``) and safety first
 (``SAFETY_STYLE``). The answer comes a few words at a time (WORDS_PER_DELTA), written
 as it is read: the reader sees it grow before the last step is written.
@@ -21,35 +22,42 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
+import numpy as np
 from django.db.models import Q
 
 from knowledge import background, vectors
+from knowledge.background import Baseline
 from knowledge.models import Chunk
-from lineled.lanes import lane
 
 from . import vocabulary
-from .agent import AnswerDeps, search_for
+from .agent import AnswerDeps, search_here
 from .compose import Source, plan, write
 from .events import DECLINE
 from .question import understand
+from .vocabulary import Vocabulary
 
 logger = logging.getLogger(__name__)
 
 NAME = "local"
 WORDS_PER_DELTA = 4
 _WORD = re.compile(r"\s*\S+")
+# What the writer reads beside the question (``knowledge``): the passages, the store's
+# word counts, the question's embedding, the passages' units' and the background.
+Known = tuple[list[Source], Vocabulary, np.ndarray | None, dict, Baseline | None]
 
 
-async def searched(deps: AnswerDeps) -> dict:
+def found_and_read(deps: AnswerDeps) -> tuple[dict, Known]:
     """Its one search, for ``deps.question`` (made whole from the conversation): what
-    search_manuals returns, the search and its passages recorded in ``deps``."""
-    return await search_for(deps, deps.question)
+    search_manuals returns, the search and its passages recorded in ``deps``; and what
+    the writer reads beside it (``knowledge``). Database work: run it on a lane, once."""
+    found = search_here(deps, deps.question)
+    return found, knowledge(found.get("query", ""), sources_from(found))
 
 
-async def written(found: dict, deps: AnswerDeps) -> Iterator[str]:
+def written(found: dict, known: Known, deps: AnswerDeps) -> Iterator[str]:
     """The answer to a search result, as the deltas the crew sees: WORDS_PER_DELTA words
     at a time, each piece of the answer written when its first delta is asked for."""
-    return deltas(await _answer(found, deps))
+    return deltas(_answer(found.get("query", ""), known, deps))
 
 
 def deltas(pieces: Iterable[str]) -> Iterator[str]:
@@ -61,12 +69,9 @@ def deltas(pieces: Iterable[str]) -> Iterator[str]:
             yield "".join(words[start : start + WORDS_PER_DELTA])
 
 
-async def _answer(found: dict, deps: AnswerDeps) -> Iterator[str]:
-    """The answer's pieces, written from the search result as they are asked for."""
-    sources = sources_from(found)
-    query = found.get("query", "")
-    knowing = await lane(knowledge)(query, sources)
-    sources, words, question_vector, unit_vectors, measured = knowing
+def _answer(query: str, known: Known, deps: AnswerDeps) -> Iterator[str]:
+    """The answer's pieces, written from what was found as they are asked for."""
+    sources, words, question_vector, unit_vectors, measured = known
     voice = deps.modality == "voice"
     chosen = plan(
         understand(query),
@@ -115,7 +120,7 @@ def sources_from(found: dict) -> list[Source]:
     ]
 
 
-def knowledge(query: str, sources: list[Source]):
+def knowledge(query: str, sources: list[Source]) -> Known:
     """What the writer reads beside the question: the passages (a passage whose list
     goes on in the next chunk made whole), the store's word counts, the embeddings of
     the question and of the passages' units, and the store's background (the last three

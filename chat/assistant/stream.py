@@ -42,6 +42,7 @@ from pydantic_ai.models import Model
 from pydantic_graph import End
 
 from chat import markers
+from lineled.lanes import lane
 
 from . import citations, providers
 from . import local as local_model
@@ -82,11 +83,12 @@ async def _direct(deps: AnswerDeps) -> AsyncIterator[AnswerEvent]:
     """The built-in model's answer, without the agent: its search, then its text."""
     timeout = settings.LINELED_MODEL_TIMEOUT_SECONDS
     deadline = asyncio.get_running_loop().time() + timeout
-    found = await _within(deadline, timeout, local_model.searched(deps))
+    work = lane(local_model.found_and_read)(deps)
+    found, known = await _within(deadline, timeout, work)
     for searched in deps.searches:
         yield searched
     text = []
-    for delta in await _within(deadline, timeout, local_model.written(found, deps)):
+    for delta in local_model.written(found, known, deps):
         if asyncio.get_running_loop().time() > deadline:
             raise _timed_out(timeout)
         text.append(delta)
