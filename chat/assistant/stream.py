@@ -14,7 +14,9 @@ with a clear reason instead of being retried.
 Both paths yield the same events for the same answer: the built-in model's text is held
 to the citation contract as the output validator would hold it (it cites by
 construction, so that never fails), it reports no token usage, and it fails with the
-same reason when it outlasts ``LINELED_MODEL_TIMEOUT_SECONDS``.
+same reason when it outlasts ``LINELED_MODEL_TIMEOUT_SECONDS``: its search and its
+writing count, as a remote model's tool calls and text do, and the limit is checked
+between its own steps, never while the caller handles an event.
 """
 
 from __future__ import annotations
