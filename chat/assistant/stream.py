@@ -77,8 +77,9 @@ async def stream_answer(
     deps = AnswerDeps.for_question(question, history, user, modality)
     local = providers.is_local()
     events = _direct(deps) if local else _through_agent(deps, providers.model())
-    async for event in events:
-        yield event
+    async with contextlib.aclosing(events):  # closed with this one (a run's cleanup)
+        async for event in events:
+            yield event
 
 
 async def _direct(deps: AnswerDeps) -> AsyncIterator[AnswerEvent]:
