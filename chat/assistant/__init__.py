@@ -1,8 +1,9 @@
 """The assistant: one answer, streamed as ``events``. See events.py for the contract.
 
-``stream_answer`` is what chat.services calls for every turn, typed or spoken. It runs
-the one PydanticAI agent (agent.py) with the model ``LINELED_MODEL`` names: the built-in
-grounded model (local.py, compose.py) or any PydanticAI model string (providers.py).
+``stream_answer`` is what chat.services calls for every turn, typed or spoken, with the
+model ``LINELED_MODEL`` names: the built-in grounded model (local.py, compose.py), which
+answers directly, or any PydanticAI model string (providers.py), which answers through
+the PydanticAI agent (agent.py).
 """
 
 from __future__ import annotations

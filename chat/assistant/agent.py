@@ -1,9 +1,10 @@
-"""The one PydanticAI agent that answers every question, typed or spoken, whatever the
-model: its dependencies, tools, instructions and the citation check on its output.
+"""The PydanticAI agent that answers through a remote model, typed or spoken: its
+dependencies, tools, instructions and the citation check on its output.
 
-The model is chosen per run (``providers.model``): the built-in grounded model
-(``local.LocalModel``) or any PydanticAI model string. Both see the same instructions
-and tools, and both are held to the same citation contract.
+The model is chosen per run (``providers.model``): any PydanticAI model string. The
+built-in grounded model (local.py) answers without the agent, but from the same
+``AnswerDeps`` and the same search (``search_for``, what search_manuals runs), held to
+the same citation contract (stream.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from pydantic_ai import Agent, ModelRetry, RunContext
@@ -24,6 +26,7 @@ from . import citations, followup, topics
 from .events import DECLINE, Searched, Turn
 
 SEARCH_TOP_K = 8  # passages one search returns to the model
+REDACTED_KEPT = 1024  # passage texts whose redaction a process keeps (a few MB at most)
 OUTPUT_RETRIES = 2  # answers with bad citations sent back to the model before failing
 VOICE_STYLE = (
     "This answer will be read aloud to someone working with their hands: at most three "
@@ -130,12 +133,33 @@ async def search_manuals(
 
 
 async def search_for(deps: AnswerDeps, query: str, limit: int = SEARCH_TOP_K) -> dict:
-    """What search_manuals returns for ``query``; the search and its passages are
-    recorded in ``deps``."""
-    query = followup.standalone(numbers.digits(query), deps.history)
-    limit = max(1, min(int(limit), 10))
+    """What search_manuals returns for ``query``, searched on a database lane; the search
+    and its passages are recorded in ``deps`` (on this thread: a model may search twice
+    at once)."""
+    query, limit = _asked(deps, query, limit)
     started = time.perf_counter()
     found = await lane(find)(deps.search, query, deps.topic, limit)
+    return _recorded(deps, query, found, started)
+
+
+def search_here(deps: AnswerDeps, query: str, limit: int = SEARCH_TOP_K) -> dict:
+    """``search_for`` run on this thread, which may use the database: for a caller that
+    runs one search at a time on ``deps`` (the built-in model)."""
+    query, limit = _asked(deps, query, limit)
+    started = time.perf_counter()
+    found = find(deps.search, query, deps.topic, limit)
+    return _recorded(deps, query, found, started)
+
+
+def _asked(deps: AnswerDeps, query: str, limit) -> tuple[str, int]:
+    """The query made whole from the conversation, and the limit kept within 1 to 10."""
+    query = followup.standalone(numbers.digits(query), deps.history)
+    return query, max(1, min(int(limit), 10))
+
+
+def _recorded(deps: AnswerDeps, query: str, found: list[Passage], started: float) -> dict:
+    """The search (begun at ``started``, perf_counter) recorded in ``deps``; its result
+    as search_manuals returns it, the passages numbered for this answer."""
     elapsed = (time.perf_counter() - started) * 1000
     deps.searches.append(Searched(query, deps.topic, round(elapsed, 2), len(found)))
     return {
@@ -164,8 +188,15 @@ def passage_json(n: int, passage: Passage) -> dict:
         "pages": passage.pages,
         "score": passage.score,
         # what a document says to an AI assistant never reaches the model
-        "text": safety.redact(passage.text),
+        "text": redacted(passage.text),
     }
+
+
+@lru_cache(maxsize=REDACTED_KEPT)
+def redacted(text: str) -> str:
+    """``safety.redact(text)``, worked out once per passage text a process reads (the
+    same passages answer question after question; some 0.1 ms each)."""
+    return safety.redact(text)
 
 
 @agent.tool

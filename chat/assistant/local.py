@@ -1,84 +1,83 @@
-"""The built-in grounded model (``LINELED_MODEL=local``): a PydanticAI ``FunctionModel``
-that needs no network and no weights.
+"""The built-in grounded model (``LINELED_MODEL=local``): needs no network and no
+weights, and answers without the agent.
 
-It reads the conversation as any model does: given a question it calls search_manuals;
-given the passages the tool returned, it writes the answer from them (``compose``),
-quoting the manuals' sentences with their [n] markers, or the decline. It follows the
-two instructions it understands: a voice answer (``VOICE_STYLE``) and safety first
-(``SAFETY_STYLE``). Streamed, the answer comes a few words at a time (WORDS_PER_DELTA):
-the reader sees it grow, and each delta costs the agent's machinery a little CPU.
+It does what the agent's instructions ask of any model, in one step: it searches once
+for the question made whole and reads what it needs beside the passages found
+(``found_and_read``: one trip to a database lane, search_manuals' own code, so the
+search is recorded and its passages numbered as the tool would), then writes the answer
+from them (``written``, through ``compose``), quoting the manuals' sentences with their
+[n] markers, or the decline. It follows the two instructions it understands, as
+``deps`` states them: a voice answer (``VOICE_STYLE``) and safety first
+(``SAFETY_STYLE``). The answer comes a few words at a time (WORDS_PER_DELTA), written
+as it is read: the reader sees it grow before the last step is written.
 
-Its first move is always the same search, so ``searched_first`` runs it ahead of the
-agent run and hands the run the call and its result: the answer is then one model
-request instead of two (each costs the agent's machinery a few ms of CPU).
+Its tool call and answer were two agent round trips once, whose machinery cost about as
+much CPU as the answer itself; remote models keep the agent loop (``stream.py``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
+import numpy as np
 from django.db.models import Q
-from pydantic_ai.messages import (
-    ModelMessage,
-    ModelRequest,
-    ModelResponse,
-    TextPart,
-    ToolCallPart,
-    ToolReturnPart,
-    UserPromptPart,
-)
-from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
 
 from knowledge import background, vectors
+from knowledge.background import Baseline
 from knowledge.models import Chunk
-from lineled.lanes import lane
 
 from . import vocabulary
-from .agent import SAFETY_STYLE, VOICE_STYLE, AnswerDeps, search_for
+from .agent import AnswerDeps, search_here
 from .compose import Source, plan, write
 from .events import DECLINE
 from .question import understand
+from .vocabulary import Vocabulary
 
 logger = logging.getLogger(__name__)
 
 NAME = "local"
-SEARCH_CALL_ID = "search-1"
 WORDS_PER_DELTA = 4
 _WORD = re.compile(r"\s*\S+")
+# What the writer reads beside the question (``knowledge``): the passages, the store's
+# word counts, the question's embedding, the passages' units' and the background.
+Known = tuple[list[Source], Vocabulary, np.ndarray | None, dict, Baseline | None]
 
 
-def _turn(messages: list[ModelMessage]) -> tuple[str, dict | None]:
-    """The question of this run and the last search result returned for it."""
-    question, found = "", None
-    for message in messages:
-        if not isinstance(message, ModelRequest):
-            continue
-        for part in message.parts:
-            if isinstance(part, UserPromptPart) and isinstance(part.content, str):
-                if "retry_feedback" not in part.content:  # not the agent's own feedback
-                    question, found = part.content, None
-            elif isinstance(part, ToolReturnPart) and part.tool_name == "search_manuals":
-                found = part.content if isinstance(part.content, dict) else None
-    return question, found
+def found_and_read(deps: AnswerDeps) -> tuple[dict, Known]:
+    """Its one search, for ``deps.question`` (made whole from the conversation): what
+    search_manuals returns, the search and its passages recorded in ``deps``; and what
+    the writer reads beside it (``knowledge``). Database work: run it on a lane, once."""
+    found = search_here(deps, deps.question)
+    return found, knowledge(found.get("query", ""), sources_from(found))
 
 
-async def _answer(found: dict, info: AgentInfo) -> Iterator[str]:
-    """The answer's pieces, written from the search result as they are asked for."""
-    instructions = info.instructions or ""
-    sources = sources_from(found)
-    query = found.get("query", "")
-    knowing = await lane(knowledge)(query, sources)
-    sources, words, question_vector, unit_vectors, measured = knowing
-    voice = VOICE_STYLE in instructions
+def written(found: dict, known: Known, deps: AnswerDeps) -> Iterator[str]:
+    """The answer to a search result, as the deltas the crew sees: WORDS_PER_DELTA words
+    at a time, each piece of the answer written when its first delta is asked for."""
+    return deltas(_answer(found.get("query", ""), known, deps))
+
+
+def deltas(pieces: Iterable[str]) -> Iterator[str]:
+    """The pieces cut WORDS_PER_DELTA words at a time, each word with the whitespace
+    before it (a piece's last delta may be shorter; its trailing whitespace is dropped)."""
+    for piece in pieces:
+        words = _WORD.findall(piece)
+        for start in range(0, len(words), WORDS_PER_DELTA):
+            yield "".join(words[start : start + WORDS_PER_DELTA])
+
+
+def _answer(query: str, known: Known, deps: AnswerDeps) -> Iterator[str]:
+    """The answer's pieces, written from what was found as they are asked for."""
+    sources, words, question_vector, unit_vectors, measured = known
+    voice = deps.modality == "voice"
     chosen = plan(
         understand(query),
         sources,
         words,
-        safety_first=SAFETY_STYLE in instructions,
+        safety_first=deps.safety_first,
         voice=voice,
         question_vector=question_vector,
         unit_vectors=unit_vectors,
@@ -121,7 +120,7 @@ def sources_from(found: dict) -> list[Source]:
     ]
 
 
-def knowledge(query: str, sources: list[Source]):
+def knowledge(query: str, sources: list[Source]) -> Known:
     """What the writer reads beside the question: the passages (a passage whose list
     goes on in the next chunk made whole), the store's word counts, the embeddings of
     the question and of the passages' units, and the store's background (the last three
@@ -144,44 +143,3 @@ def knowledge(query: str, sources: list[Source]):
     except Exception:  # the model cannot run here: words alone
         logger.warning("the question could not be embedded", exc_info=True)
         return sources, words, None, {}, None
-
-
-def _search_args(question: str) -> str:
-    return json.dumps({"query": question})
-
-
-async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-    """One whole response: the search call, or the answer."""
-    question, found = _turn(messages)
-    if found is None:
-        return ModelResponse(parts=[ToolCallPart("search_manuals", _search_args(question))])
-    return ModelResponse(parts=[TextPart("".join(await _answer(found, info)))])
-
-
-async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator:
-    """The same response, streamed: the tool call at once, the answer WORDS_PER_DELTA
-    words at a time (a piece's last delta may be shorter; joined, the same text)."""
-    question, found = _turn(messages)
-    if found is None:
-        yield {0: DeltaToolCall(name="search_manuals", json_args=_search_args(question))}
-        return
-    for piece in await _answer(found, info):
-        words = _WORD.findall(piece)
-        for start in range(0, len(words), WORDS_PER_DELTA):
-            yield "".join(words[start : start + WORDS_PER_DELTA])
-
-
-async def searched_first(deps: AnswerDeps) -> list[ModelMessage]:
-    """The messages of the question and of the search this model asks for first, run
-    now: a run started from them (with no new prompt) goes straight to the answer."""
-    found = await search_for(deps, deps.question)
-    return [
-        ModelRequest(parts=[UserPromptPart(deps.question)]),
-        ModelResponse(
-            parts=[ToolCallPart("search_manuals", _search_args(deps.question), SEARCH_CALL_ID)]
-        ),
-        ModelRequest(parts=[ToolReturnPart("search_manuals", found, SEARCH_CALL_ID)]),
-    ]
-
-
-model = FunctionModel(respond, stream_function=stream, model_name=NAME)

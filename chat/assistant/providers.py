@@ -1,6 +1,7 @@
 """Which model answers: ``settings.LINELED_MODEL``.
 
-"local" (the default) is the built-in grounded model. Anything else is a PydanticAI
+"local" (the default) is the built-in grounded model (local.py), which answers without
+the agent and so needs no PydanticAI model (``is_local``). Anything else is a PydanticAI
 model string ("openai:gpt-4o-mini", "anthropic:claude-...") whose provider reads its key
 from the usual variable (OPENAI_API_KEY, ...) unless LINELED_MODEL_API_KEY is set. With
 LINELED_MODEL_BASE_URL, "openai:NAME" talks to that OpenAI-compatible server through the
@@ -18,16 +19,14 @@ from pydantic_ai.providers import infer_provider_class
 from . import local
 
 
+def is_local() -> bool:
+    """Whether the built-in model answers next (``model`` is then not asked for)."""
+    return model_name() == local.NAME
+
+
 def model() -> Model:
-    """The model for the next answer."""
-    name = settings.LINELED_MODEL or local.NAME
-    if name == local.NAME:
-        return local.model
-    return _remote(name, settings.LINELED_MODEL_BASE_URL, settings.LINELED_MODEL_API_KEY)
-
-
-def is_local(chosen: Model) -> bool:
-    return chosen is local.model
+    """The PydanticAI model for the next answer, when it is not the built-in one."""
+    return _remote(model_name(), settings.LINELED_MODEL_BASE_URL, settings.LINELED_MODEL_API_KEY)
 
 
 def model_name() -> str:

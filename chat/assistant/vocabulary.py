@@ -72,16 +72,15 @@ _version = freshness.Version(_ready)
 def current() -> Vocabulary:
     """The vocabulary of the ready chunks, counted again only if they changed."""
     global _cached
-    ready = _ready()
     version = _version.current()
     cached = _cached
     if cached is not None and cached.version == version:
-        return cached
+        return cached  # the common case: no query built, none run
     with _lock:
         if _cached is not None and _cached.version == version:
             return _cached
         frequency: Counter[str] = Counter()
-        rows = ready.values_list("text", "heading", "document__title")
+        rows = _ready().values_list("text", "heading", "document__title")
         for text, heading, title in rows.iterator(chunk_size=500):
             frequency.update(set(stems(f"{title} {heading} {text}")))
         _cached = Vocabulary(version[0], dict(frequency), version)

@@ -3,6 +3,7 @@ from the store's manuals with their numbers intact, a marker on every sentence, 
 steps of a procedure, the decline, follow-ups, safety first, and streaming."""
 
 import re
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -16,6 +17,7 @@ from chat.assistant import (
     Sources,
     TextDelta,
     Turn,
+    agent,
     compose,
     local,
     stream_answer,
@@ -286,3 +288,25 @@ def test_an_answer_reads_and_writes_a_few_rows_and_counts_no_chunks(alice, manua
     assert not [sql for sql in statements if 'COUNT("knowledge_chunk"."id")' in sql]
     assert not [sql for sql in statements if "unit_vectors" in sql]
     assert len(statements) <= 16, "\n".join(statements)
+
+
+@pytest.mark.parametrize("slow", ["search", "writing"])
+def test_an_answer_that_outlasts_the_time_limit_fails_and_says_why(
+    alice, manuals, settings, monkeypatch, slow
+):
+    settings.LINELED_MODEL_TIMEOUT_SECONDS = 0.2
+    module, name = (agent, "find") if slow == "search" else (local, "plan")
+    step = getattr(module, name)
+
+    def slowly(*args, **kwargs):
+        time.sleep(0.5)  # the store, or the machine, is slow today
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, slowly)
+    answer, events = ask(alice, "how long do fries cook")
+    assert answer.status == "failed" and answer.text == ""
+    assert answer.public_error == "the model did not answer within 0.2 s"
+    assert [e["type"] for e in events] == ["start", "error"]
+    assert events[-1]["message"] == (
+        "The assistant could not finish this answer: the model did not answer within 0.2 s."
+    )
