@@ -347,7 +347,7 @@ async def ask_from_pcm(
     (decoding while the rest of the silence comes in) takes the time it would live."""
     result = FileTurn()
     listening = listener(hands_free=True)
-    chunk = 60 * audio.BYTES_PER_MS  # 60 ms, as the browser sends (BATCH_SAMPLES in voice.js)
+    chunk = 60 * audio.BYTES_PER_MS  # 60 ms, as the browser does (voice-socket.js)
     heard = None
     clock = None  # (perf_counter, audio ms) when real time began
     for offset in range(0, len(pcm), chunk):

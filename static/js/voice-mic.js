@@ -1,7 +1,8 @@
 // Voice's microphone: the page's one AudioContext, the microphone through pcm-worklet.js
 // (16 kHz mono PCM16, 20 ms a frame), the level it hears, a watch for someone talking
 // over the answer, and the few seconds of audio kept while the socket is not taking
-// any. voice.js creates it; this file knows nothing about the socket or the screen.
+// any. It owns the device: open, kept warm a while, let go. voice.js creates it and
+// voice-turn.js says when; this file knows nothing about the socket or the screen.
 (function () {
   "use strict";
 
@@ -47,10 +48,12 @@
 
   /**
    * The microphone. ``options``: workletUrl; onFrame(samples, rms) for each 20 ms
-   * (an Int16Array at 16 kHz); onEnded() when the device goes away while open.
+   * (an Int16Array at 16 kHz); onEnded() when the device goes away while open;
+   * onOpen() once it is recording; onRelease() each time it is let go.
    */
   function microphone(options) {
     var context = null;
+    var releaseTimer = null;
     var workletLoaded = null;
     var opening = null; // Promise while the browser is asked for the microphone
     var stream = null;
@@ -79,6 +82,7 @@
     /** Open the microphone (once; again after release()). Rejects with the browser's
      * error, or Error("cancelled") when released meanwhile. */
     function open() {
+      window.clearTimeout(releaseTimer);
       if (opening) return opening;
       var audio = audioContext();
       if (!workletLoaded) {
@@ -114,6 +118,7 @@
               if (stream === got) options.onEnded();
             });
           });
+          options.onOpen();
         });
       opening = promise;
       promise.catch(function () {
@@ -124,6 +129,7 @@
 
     /** Let the microphone go (the browser's recording indicator goes off). */
     function release() {
+      window.clearTimeout(releaseTimer);
       opening = null;
       if (node) {
         node.port.onmessage = null;
@@ -139,12 +145,23 @@
         stream = null;
       }
       level = 0;
+      options.onRelease();
+    }
+
+    /** Let it go in ``ms`` unless opened (or let go) again meanwhile, or ``keep()`` says
+     * it is still wanted then: the next question's first word is not lost to starting it. */
+    function releaseAfter(ms, keep) {
+      window.clearTimeout(releaseTimer);
+      releaseTimer = window.setTimeout(function () {
+        if (!keep()) release();
+      }, ms);
     }
 
     return {
       context: audioContext,
       open: open,
       release: release,
+      releaseAfter: releaseAfter,
       /** The browser is recording. */
       isOpen: function () {
         return Boolean(stream);

@@ -1,19 +1,27 @@
 // Voice's playback: the answer read aloud, sentence by sentence, from the WAVs the server
 // sends (decoded and played back to back in the page's AudioContext), or by the
-// browser's speechSynthesis when the server has no voice of its own. voice.js creates
-// it and says what to play; this file knows nothing about the socket or the screen.
+// browser's speechSynthesis when the server has no voice of its own. It owns the answer
+// being read: expected from the transcript, over once the server has sent its last
+// sentence (audio_end) and every one has been heard. voice.js creates it and hands it
+// what comes; this file knows nothing about the socket or the screen.
 (function () {
   "use strict";
 
   var ns = window.LineLeadChat;
   var LEAD_S = 0.03; // the first sentence starts this soon after it is decoded
+  var AUDIO_END_MS = 20000; // audio_end always follows the answer; if it never does, go on
 
   /**
    * ``options``: context() -> the page's AudioContext; onStart() when a sentence is
    * about to be heard; onCaption(text) as each sentence begins; onSentence(problem)
-   * when one is over (played, spoken, or ``problem``: why it could not be played).
+   * when one is over (played, spoken, or ``problem``: why it could not be played);
+   * textPending() -> the answer's text has not started yet; onOver() when the answer
+   * expected by expect() has been heard to the end.
    */
   function player(options) {
+    var answering = false; // a transcript was taken; its answer (and audio) is under way
+    var audioEnded = false; // the server said audio_end (or the answer failed)
+    var finishTimer = null;
     var generation = 0; // bumps on stop(): what was under way is not played
     var chain = Promise.resolve();
     var sources = [];
@@ -21,8 +29,9 @@
     var pending = 0; // sentences decoding, scheduled or being spoken
     var counts = { audioSentences: 0, playedSentences: 0, spokenSentences: 0 };
 
-    /** Play one sentence's WAV after those before it. */
+    /** Play one sentence's WAV after those before it (not when no answer is expected). */
     function play(meta, wav) {
+      if (!answering) return;
       counts.audioSentences += 1;
       var context = options.context();
       var mine = generation;
@@ -58,9 +67,9 @@
         });
     }
 
-    /** No server voice: the browser reads the sentence. */
+    /** No server voice: the browser reads the sentence (when an answer is expected). */
     function say(text) {
-      if (!window.speechSynthesis || !text) return;
+      if (!answering || !window.speechSynthesis || !text) return;
       var mine = generation;
       var utterance = new window.SpeechSynthesisUtterance(text);
       utterance.lang = "en-US";
@@ -87,6 +96,43 @@
     function over(problem) {
       pending -= 1;
       options.onSentence(problem);
+      check();
+    }
+
+    /** A transcript was taken: its answer's sentences are expected until audio_end. */
+    function expect() {
+      answering = true;
+      audioEnded = false;
+      window.clearTimeout(finishTimer);
+    }
+
+    /** The answer's audio is all sent (audio_end, or the answer failed). */
+    function ended() {
+      audioEnded = true;
+      check();
+    }
+
+    /** The answer's text is complete: should audio_end never come, the answer is over
+     * once nothing plays ``AUDIO_END_MS`` from now. */
+    function textDone() {
+      window.clearTimeout(finishTimer);
+      finishTimer = window.setTimeout(function () {
+        if (answering && pending === 0) ended();
+      }, AUDIO_END_MS);
+    }
+
+    /** The answer is no longer wanted: what it still sends is not played. */
+    function drop() {
+      answering = false;
+      window.clearTimeout(finishTimer);
+    }
+
+    /** Heard to the end (and its text under way): onOver(), once. */
+    function check() {
+      if (!answering || !audioEnded || pending > 0) return;
+      if (options.textPending()) return;
+      drop();
+      options.onOver();
     }
 
     /** Stop at once; nothing under way is heard. */
@@ -111,6 +157,19 @@
       play: play,
       say: say,
       stop: stop,
+      expect: expect,
+      ended: ended,
+      textDone: textDone,
+      drop: drop,
+      check: check,
+      /** An answer is expected or being read. */
+      answering: function () {
+        return answering;
+      },
+      /** Its audio is all sent. */
+      audioEnded: function () {
+        return audioEnded;
+      },
       /** Sentences still to be heard (decoding, scheduled or being spoken). */
       pending: function () {
         return pending;

@@ -1,7 +1,8 @@
 // Voice on the screen: the microphone button (hold it, or Space, to talk), the Hands-free
 // switch, the panel with its status, words and level meter, the Stop button and the
-// note beside the control. voice.js creates it, says what to show and hears what the
-// user did; this file knows nothing about the microphone, the socket or the playback.
+// note beside the control. It owns what the user holds (which press, since when) and
+// whether the switch is on. voice.js creates it and voice-turn.js says what to show;
+// this file knows nothing about the microphone, the socket or the playback.
 (function () {
   "use strict";
 
@@ -17,8 +18,9 @@
   };
 
   /**
-   * The control, or null when the page has none. ``on``: press(by) and letGo(by), ``by``
-   * "pointer" or "key"; handsfree() (the switch); stop() (the Stop button).
+   * The control, or null when the page has none. ``on``: press(by) -> true when the
+   * press is taken as a hold (``by`` "pointer" or "key"); letGo(heldMs) when that hold
+   * ends; handsfree() (the switch); stop() (the Stop button).
    */
   function screen(on) {
     var panel = document.getElementById("voice-panel");
@@ -33,6 +35,7 @@
     var pageDialog = document.getElementById("page-dialog");
     var meterFrame = null;
     var handsfree = false;
+    var hold = null; // {by, at}: the press being held, taken by on.press
     var keyDown = false;
 
     function statusText(phase, view) {
@@ -50,13 +53,12 @@
 
     /**
      * Show ``phase`` (idle, connecting, listening, hearing, thinking, speaking). ``view``:
-     * mode ("push", "handsfree" or null), holding (the button or key is held), turn (a
-     * transcript was taken).
+     * mode ("push", "handsfree" or null), turn (a transcript was taken).
      */
     function show(phase, view) {
       mic.dataset.state = phase;
       panel.dataset.state = phase;
-      mic.setAttribute("aria-pressed", String(view.holding || (handsfree && phase !== "idle")));
+      mic.setAttribute("aria-pressed", String(Boolean(hold) || (handsfree && phase !== "idle")));
       stopButton.hidden = phase !== "speaking";
       if (phase === "listening" || phase === "connecting" || phase === "idle") partialEl.textContent = "";
       var hint = phase === "listening" && view.mode === "handsfree";
@@ -110,15 +112,28 @@
 
     // --- What the user does -------------------------------------------------------------
 
+    function press(by) {
+      if (hold) return;
+      hold = { by: by, at: Date.now() };
+      if (!on.press(by)) hold = null;
+    }
+
+    function letGo(by) {
+      if (!hold || hold.by !== by) return;
+      var held = Date.now() - hold.at;
+      hold = null;
+      on.letGo(held);
+    }
+
     mic.addEventListener("pointerdown", function (event) {
       if (event.button !== 0) return;
       event.preventDefault(); // no text selection or callout on a long press
       if (mic.setPointerCapture) mic.setPointerCapture(event.pointerId);
-      on.press("pointer");
+      press("pointer");
     });
     ["pointerup", "pointercancel", "lostpointercapture"].forEach(function (type) {
       mic.addEventListener(type, function () {
-        on.letGo("pointer");
+        letGo("pointer");
       });
     });
     mic.addEventListener("contextmenu", function (event) {
@@ -147,17 +162,17 @@
       if (!isTalkKey(event) || !spaceTalks(event.target)) return;
       event.preventDefault();
       keyDown = true;
-      if (!event.repeat) on.press("key");
+      if (!event.repeat) press("key");
     });
     document.addEventListener("keyup", function (event) {
       if (!isTalkKey(event) || !keyDown) return;
       keyDown = false;
       event.preventDefault();
-      on.letGo("key");
+      letGo("key");
     });
     window.addEventListener("blur", function () {
       keyDown = false;
-      on.letGo("key"); // a key let go in another window never reaches this one
+      letGo("key"); // a key let go in another window never reaches this one
     });
 
     handsfreeButton.addEventListener("click", on.handsfree);
@@ -172,6 +187,18 @@
       note: note,
       setHandsfree: setHandsfree,
       meter: meter,
+      /** The Hands-free switch is on. */
+      handsfree: function () {
+        return handsfree;
+      },
+      /** Push-to-talk is held (the button or the key). */
+      holding: function () {
+        return Boolean(hold);
+      },
+      /** Forget the hold: its letting go is not news any more. */
+      forgetHold: function () {
+        hold = null;
+      },
       /** Hands-free: the button looks held while a tap on it may turn it off. */
       pressed: function () {
         mic.setAttribute("aria-pressed", "true");

@@ -2,8 +2,11 @@
 // api.js's socket client. One attempt, no reconnecting: a voice socket that drops ends
 // voice, and the next press connects again. JSON messages both ways; the microphone's
 // audio goes out in binary frames of 60 ms, and each answer sentence's WAV comes in as
-// the binary frame after its "audio" message. voice.js creates it; this file knows
-// nothing about the microphone, the playback or the screen.
+// the binary frame after its "audio" message. It owns the gate the microphone's audio
+// passes (open from "listening" until the utterance ends) and the start, listen or
+// interrupt message waiting for that "listening", asked again while the server is busy.
+// voice.js creates it; this file knows nothing about the microphone, the playback or
+// the screen.
 (function () {
   "use strict";
 
@@ -11,6 +14,9 @@
   var CLOSE = window.LineLeadApi.CLOSE;
   var BATCH_SAMPLES = 960; // 60 ms a frame to the server
   var CONNECT_MS = 10000;
+  var RETRY_MS = 300; // "busy" (the last answer is still finishing): ask again this soon
+  var RETRY_FOR_MS = 10000;
+  var REARM = "rearm"; // the server listens again by itself: nothing to send or ask again
 
   /** What a closed voice socket means, in words for the page. */
   function closedText(code, wasReady) {
@@ -36,6 +42,10 @@
     var batch = [];
     var batchSamples = 0;
     var counts = { framesSent: 0, bytesSent: 0, sent: [] }; // sent: JSON types, in order
+    var streaming = false; // the microphone's audio goes to the server
+    var awaiting = null; // the message sent (or REARM) until "listening" comes
+    var retryTimer = null;
+    var retryUntil = 0;
 
     /** The socket to conversation ``id``, ready; resolves with its ready message. */
     function connect(id) {
@@ -116,6 +126,41 @@
       socket = ready = connecting = socketFor = expecting = null;
     }
 
+    /** Send start, listen or interrupt; the audio gate stays shut until "listening". */
+    function arm(message) {
+      flush();
+      streaming = false;
+      awaiting = message;
+      retryUntil = Date.now() + RETRY_FOR_MS;
+      window.clearTimeout(retryTimer);
+      send(message);
+    }
+
+    /** Wait for the "listening" the server sends by itself after a failed utterance. */
+    function awaitRearm() {
+      awaiting = REARM;
+    }
+
+    /** Nothing is awaited any more; returns what was (a message, "rearm" or null). */
+    function disarm() {
+      var awaited = awaiting;
+      awaiting = null;
+      window.clearTimeout(retryTimer);
+      return awaited;
+    }
+
+    /** The server is busy: ask again shortly if a message awaits "listening" and it has
+     * not been asked for too long; false when not. */
+    function retry() {
+      if (!awaiting || Date.now() >= retryUntil) return false;
+      var message = awaiting;
+      window.clearTimeout(retryTimer);
+      retryTimer = window.setTimeout(function () {
+        if (awaiting === message && message !== REARM) send(message);
+      }, RETRY_MS);
+      return true;
+    }
+
     return {
       connect: connect,
       send: send,
@@ -123,6 +168,21 @@
       flush: flush,
       dropAudio: dropAudio,
       close: close,
+      arm: arm,
+      awaitRearm: awaitRearm,
+      disarm: disarm,
+      retry: retry,
+      /** A message (or the server's own re-arming) awaits "listening". */
+      awaiting: function () {
+        return Boolean(awaiting);
+      },
+      /** Open (true) or shut the gate: whether the microphone's audio goes out. */
+      stream: function (on) {
+        streaming = on;
+      },
+      streaming: function () {
+        return streaming;
+      },
       /** The server's ready message (max_seconds, idle_minutes...), or null. */
       ready: function () {
         return ready;

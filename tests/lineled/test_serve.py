@@ -68,17 +68,19 @@ def test_serve_refuses_to_show_debug_pages_beyond_this_machine(settings):
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 def test_a_fresh_embedded_install_serves_runs_beat_and_stops_cleanly(tmp_path):
+    """Each ``manage.py`` here is a process of its own that imports the whole project
+    (3 to 5 s each on this machine, more under load), so only what a fresh install
+    needs runs here; setup_demo's second run is tests/lineled/test_setup_demo.py's.
+    The served processes hear speech with pocketsphinx: whisper, the default, loads
+    its model in the web process and in each of the worker's pool processes (seconds
+    of CPU each, beside their start) and made stopping them take 5 to 9 s instead of
+    under 2; serving, beat and stopping are what this test is about, and whisper is
+    heard through a real server in tests/e2e/test_voice.py."""
     var = tmp_path / "var"
-    env = clean_env(LINELED_VAR_DIR=str(var), HEARTBEAT_SECONDS="5")
+    env = clean_env(LINELED_VAR_DIR=str(var), HEARTBEAT_SECONDS="5", VOICE_STT="pocketsphinx")
     manage(env, "migrate", "--noinput")
     first = manage(env, "setup_demo")
-    assert "Passwords are shown only now" in first
-    passwords = re.findall(r"password (\S+)", first)
-    assert len(passwords) == 3
-    again = manage(env, "setup_demo")
-    assert "already exist" in again
-    assert not any(p in again for p in passwords)
-    manage(env, "migrate", "--noinput")  # re-running is safe
+    assert len(re.findall(r"password (\S+)", first)) == 3
     token = json.loads(manage(env, "create_token", "ops", "--json"))["token"]
 
     port = free_port()

@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chat.models import Message
 from lineled.benchmarks.abuse.base import Outcome, Store, ask, attack, ended_as, ready, receive
+from lineled.benchmarks.deployment import Account, Deployment
 
 MB = 1024 * 1024
 DEBUG_MARKS = ("Traceback", "URLconf", "DisallowedHost", "SECRET_KEY", "settings")
@@ -325,29 +326,36 @@ def login_lockout(store: Store) -> Outcome:
     )
 
 
-def _deactivate_in_admin(store: Store, username: str) -> int:
-    """Ops unticks "active" on the user's admin page, as a person would; the status."""
+def _deactivating_form(username: str) -> tuple[str, dict]:
+    """The admin page of ``username`` and its form as ops saves it with "active" unticked,
+    but for the CSRF token (read from the page when it is posted)."""
     person = get_user_model().objects.get(username=username)
     joined = timezone.localtime(person.date_joined)
-    with store.deployment.browser(store.account("olive")) as browser:
-        path = f"/admin/auth/user/{person.pk}/change/"
+    form = {
+        "username": person.username,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        # is_active left out: unticked
+        "groups": [str(pk) for pk in person.groups.values_list("pk", flat=True)],
+        "date_joined_0": joined.strftime("%Y-%m-%d"),
+        "date_joined_1": joined.strftime("%H:%M:%S"),
+        "last_login_0": "",
+        "last_login_1": "",
+        "_save": "Save",
+    }
+    return f"/admin/auth/user/{person.pk}/change/", form
+
+
+def _save_in_admin(deployment: Deployment, ops: Account, path: str, form: dict) -> int:
+    """``ops`` saves ``form`` on the admin page ``path``, as a person would; the status.
+    HTTP only: it runs on a thread of its own, where a database connection would outlive
+    the benchmark (on PostgreSQL it kept the sandbox database from being dropped)."""
+    with deployment.browser(ops) as browser:
         page = browser.get(path)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        form = {
-            "csrfmiddlewaretoken": token,
-            "username": person.username,
-            "first_name": person.first_name,
-            "last_name": person.last_name,
-            "email": person.email,
-            # is_active left out: unticked
-            "groups": [str(pk) for pk in person.groups.values_list("pk", flat=True)],
-            "date_joined_0": joined.strftime("%Y-%m-%d"),
-            "date_joined_1": joined.strftime("%H:%M:%S"),
-            "last_login_0": "",
-            "last_login_1": "",
-            "_save": "Save",
-        }
-        return browser.post(path, data=form, headers={"Referer": store.deployment.base}).status_code
+        data = {"csrfmiddlewaretoken": token, **form}
+        return browser.post(path, data=data, headers={"Referer": deployment.base}).status_code
 
 
 @attack("deactivated-socket", cap=30)
@@ -356,12 +364,14 @@ def deactivated_socket(store: Store) -> Outcome:
     closed (4401) and answers nothing more (issue 16 point 7: it kept answering)."""
     erin = store.account("erin")
     conversation = store.conversation("erin")
+    ops = store.account("olive")
+    path, form = _deactivating_form(erin.username)  # the database is read here, not in the thread
 
     async def scenario():
         async with store.socket(erin, conversation) as ws:
             await ready(ws)
             first = ended_as((await ask(ws))[1])
-            saved = await asyncio.to_thread(_deactivate_in_admin, store, erin.username)
+            saved = await asyncio.to_thread(_save_in_admin, store.deployment, ops, path, form)
             began = time.monotonic()
             try:
                 await asyncio.wait_for(ws.wait_closed(), 3)
