@@ -281,11 +281,13 @@ def _steps(reading: Reading, steps: list[Unit], ranked, mode: str, safety_first:
     ]
     extras: list[Unit] = []
     for unit in notes[: 0 if mode == "voice" else 2]:
-        # a list's item after its lead-in, a lead-in with its list's best items
+        # a list's item after its lead-in, a lead-in with its list's best items; not the
+        # lead-in of the steps shown (its items are the procedure: it would end on ":")
         lead = _lead_of(reading, unit) if _fragment(unit) else None
-        for part in [*([lead] if lead else []), *_with_list(reading, unit, MAX_ITEMS[mode])]:
-            if id(part.block) not in used and part not in extras:
-                extras.append(part)
+        parts = [*([lead] if lead else []), *_with_list(reading, unit, MAX_ITEMS[mode])]
+        parts = [p for p in parts if id(p.block) not in used and p not in extras]
+        if not all(_lead_in(p) for p in parts):
+            extras += parts
     return Plan(
         shown,
         steps=True,
@@ -323,7 +325,8 @@ def _dedupe(units) -> list[Unit]:
 def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) -> Plan:
     """The best unit, then the next best scoring nearly as well that repeat none of it."""
     question = reading.question
-    best = ranked[0]
+    # a lead-in whose list is not in its passage says nothing, first or later
+    best = next((u for u in ranked if not _dangling(reading, u)), ranked[0])
     limit = MAX_FACTS[mode]
     spread = _spread(ranked)
     chosen = [best]

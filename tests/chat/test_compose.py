@@ -31,7 +31,7 @@ COOLER = [
 ]
 
 
-def answer(question: str, passages, *, voice: bool = False) -> str:
+def answer(question: str, passages, *, voice: bool = False, safety_first: bool = False) -> str:
     sources = [
         Source(n, title, heading, text) for n, (title, heading, text) in enumerate(passages, 1)
     ]
@@ -39,7 +39,11 @@ def answer(question: str, passages, *, voice: bool = False) -> str:
     for title, heading, text in passages:
         counts.update(set(stems(f"{title} {heading} {text}")))
     plan = compose.plan(
-        understand(question), sources, Vocabulary(len(passages), dict(counts)), voice=voice
+        understand(question),
+        sources,
+        Vocabulary(len(passages), dict(counts)),
+        voice=voice,
+        safety_first=safety_first,
     )
     assert plan is not None, "declined"
     return "".join(compose.write(plan, voice=voice))
@@ -202,3 +206,39 @@ def test_a_procedures_note_that_leads_into_a_list_comes_with_its_items():
     assert text.count(" if [1]:") == 2, text
     assert "top and bottom to 145°F" in text and "told of the risk" in text, text
     assert not text.rstrip().endswith(":"), text
+
+
+def test_an_answer_does_not_open_on_a_lead_in_whose_list_is_not_there():
+    wounds = [
+        (
+            "Food Code",
+            "9-201.13 Wounds",
+            "A worker with an infected cut on the hand may keep working if the cut is "
+            "properly covered with one of the following:",
+        ),
+        (
+            "Food Code",
+            "9-302.14 Bandages",
+            "A cut on the hand is covered with a waterproof bandage and a single-use glove "
+            "while working with food.",
+        ),
+    ]
+    text = answer("one of my cooks has an infected cut on his hand, can he keep working?", wounds)
+    assert "waterproof bandage" in text, text
+    assert not text.rstrip().endswith(":"), text
+
+
+def test_an_emergencys_steps_are_not_followed_by_their_own_lead_in():
+    burns = [
+        (
+            "First Aid",
+            "9-801.11 Burns",
+            "A worker burned on the fryer or grill shall be cared for as follows: (1) Cool "
+            "the burn under cold running water for 20 minutes; (2) Cover the burn with a clean "
+            "dressing; and (3) Tell the manager on duty.",
+        )
+    ]
+    # an emergency: the first thing to do is said first, without the lead-in ...
+    text = answer("i burned my hand on the fryer, what do i do?", burns, safety_first=True)
+    assert text.startswith("1. Cool the burn"), text
+    assert not text.rstrip().endswith(":"), text  # ... nor with it after the steps
