@@ -281,11 +281,10 @@ def _steps(reading: Reading, steps: list[Unit], ranked, mode: str, safety_first:
     ]
     extras: list[Unit] = []
     for unit in notes[: 0 if mode == "voice" else 2]:
-        # a list's item after its lead-in, a lead-in with its list's best items; not the
-        # lead-in of the steps shown (its items are the procedure: it would end on ":")
-        lead = _lead_of(reading, unit) if _fragment(unit) else None
-        parts = [*([lead] if lead else []), *_with_list(reading, unit, MAX_ITEMS[mode])]
-        parts = [p for p in parts if id(p.block) not in used and p not in extras]
+        # read whole; not the lead-in of the steps shown (its items are the procedure:
+        # it would end on ":")
+        parts = [p for p in _whole(reading, unit, mode) if id(p.block) not in used]
+        parts = [p for p in parts if p not in extras]
         if not all(_lead_in(p) for p in parts):
             extras += parts
     return Plan(
@@ -373,11 +372,16 @@ def _facts(reading: Reading, ranked: list[Unit], mode: str, safety_first: bool) 
     # Each fact as it reads whole: after its lead-in, or with its list; each unit once.
     quoted: dict[int, Unit] = {}
     for unit in chosen:
-        unit = _trimmed(reading, unit)
-        lead = _lead_of(reading, unit) if _fragment(unit) else None
-        for part in [*([lead] if lead else []), *_with_list(reading, unit, MAX_ITEMS[mode])]:
+        for part in _whole(reading, _trimmed(reading, unit), mode):
             quoted.setdefault(id(part), part)
     return Plan(_leads_first(reading, list(quoted.values())), reading=reading)
+
+
+def _whole(reading: Reading, unit: Unit, mode: str) -> list[Unit]:
+    """A unit as it reads whole: a list's item after its lead-in, a lead-in with its
+    list's best items, any other unit alone."""
+    lead = _lead_of(reading, unit) if _fragment(unit) else None
+    return [*([lead] if lead else []), *_with_list(reading, unit, MAX_ITEMS[mode])]
 
 
 def _leads_first(reading: Reading, parts: list[Unit]) -> list[Unit]:
